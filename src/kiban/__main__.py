@@ -1,0 +1,5 @@
+"""``python -m kiban``: the same as the ``kiban`` command."""
+
+from kiban.cli import main
+
+main()

@@ -1,0 +1,65 @@
+"""The FastAPI application: API, OpenAPI 3.1 description and HTML pages."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from kiban import __version__
+from kiban.core.access import PublicAccess
+from kiban.core.config import Settings, get_settings
+from kiban.core.database import create_database_engine, session_factory
+from kiban.core.errors import ProblemError, install_problem_handlers
+from kiban.core.logging import configure_logging
+from kiban.core.middleware import RequestIdMiddleware
+
+
+def _include_routers(app: FastAPI) -> None:
+    from kiban.registry.localgov.api import router as localgov_router
+
+    app.include_router(localgov_router)
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    engine = engine or create_database_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="kiban",
+        summary="国・地方デジタル共通基盤 — National–Local Digital Common Infrastructure",
+        version=__version__,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = session_factory(engine)
+    app.add_middleware(RequestIdMiddleware)
+    install_problem_handlers(app)
+    _include_routers(app)
+
+    @app.get("/healthz", tags=["operations"], dependencies=[PublicAccess])
+    def healthz() -> dict[str, str]:
+        """Liveness and database reachability."""
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError as error:
+            raise ProblemError(
+                503,
+                "database-unavailable",
+                "Database unavailable / データベースに接続できません",
+                type(error).__name__,
+            ) from error
+        return {"status": "ok", "database": "ok"}
+
+    return app

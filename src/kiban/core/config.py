@@ -1,0 +1,36 @@
+"""Settings, read from ``KIBAN_*`` environment variables (and an optional ``.env`` file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KIBAN_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///var/kiban.db",
+        description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host:port/db",
+    )
+    data_dir: Path = Field(
+        default=Path("var"), description="Where kiban keeps local state such as generated keys"
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "console"] = "json"
+    secret_key: str | None = Field(
+        default=None,
+        description="Key for keyed hashes of personal numbers; generated into data_dir if unset",
+        repr=False,
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,9 @@
+"""One place that imports every domain's models, for migrations and metadata."""
+
+from __future__ import annotations
+
+
+def import_all_models() -> None:
+    import kiban.registry.addresses.models
+    import kiban.registry.localgov.models
+    import kiban.registry.models  # noqa: F401

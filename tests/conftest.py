@@ -1,0 +1,109 @@
+"""Test fixtures: every database test runs against SQLite and PostgreSQL.
+
+The schema is built by the real migrations and the registry by the real
+loader, once per backend per run; each test then runs inside a transaction
+that is rolled back, so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from kiban.app import create_app
+from kiban.core import migrations
+from kiban.core.config import Settings
+from kiban.core.database import create_database_engine
+from kiban.core.dependencies import get_session
+from kiban.registry.loader import load_postal_registry
+
+# The server database used to create a throw-away database for each run.
+POSTGRES_ADMIN_URL = os.environ.get(
+    "KIBAN_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test"
+)
+BACKENDS = os.environ.get("KIBAN_TEST_BACKENDS", "sqlite,postgresql").split(",")
+
+
+def _prepare(engine: Engine) -> None:
+    migrations.upgrade(engine)
+    with Session(engine) as session:
+        load_postal_registry(session)
+        session.commit()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'kiban.db'}"
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> Iterator[str]:
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"kiban_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest) -> str:
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = create_database_engine(database_url)
+    _prepare(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db_session(engine: Engine) -> Iterator[Session]:
+    """A session whose commits become savepoints of one transaction rolled back after the test."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        session = Session(bind=connection, join_transaction_mode="create_savepoint")
+        try:
+            yield session
+        finally:
+            session.close()
+            transaction.rollback()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(database_url=database_url, data_dir=tmp_path, log_format="console")
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine, db_session: Session) -> FastAPI:
+    app = create_app(settings, engine)
+
+    def _test_session() -> Iterator[Session]:
+        yield db_session
+        db_session.flush()
+
+    app.dependency_overrides[get_session] = _test_session
+    return app
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client

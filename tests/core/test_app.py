@@ -1,0 +1,54 @@
+"""Cross-cutting HTTP behaviour: health, request ids, problem details, OpenAPI, access rules."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from kiban.core.access import ACCESS_DECLARATIONS
+
+
+def test_healthz_checks_the_database(client: TestClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_every_response_carries_a_request_id(client: TestClient) -> None:
+    first = client.get("/healthz").headers["x-request-id"]
+    second = client.get("/healthz").headers["x-request-id"]
+    assert first
+    assert second
+    assert first != second
+
+
+def test_a_safe_caller_request_id_is_kept_and_an_unsafe_one_replaced(client: TestClient) -> None:
+    kept = client.get("/healthz", headers={"X-Request-ID": "caller-trace-0001"})
+    assert kept.headers["x-request-id"] == "caller-trace-0001"
+    replaced = client.get("/healthz", headers={"X-Request-ID": "bad\tid with spaces"})
+    assert replaced.headers["x-request-id"] != "bad\tid with spaces"
+
+
+def test_problem_bodies_name_the_request(client: TestClient) -> None:
+    response = client.get("/no-such-route")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["request_id"] == response.headers["x-request-id"]
+
+
+def test_openapi_is_3_1(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    assert document["openapi"].startswith("3.1")
+    assert "/registry/local-governments/{code}" in document["paths"]
+
+
+def test_every_route_declares_who_may_call_it(app: FastAPI) -> None:
+    undeclared = []
+    for route in app.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        calls = {dependency.call for dependency in route.dependant.dependencies}
+        if not calls & ACCESS_DECLARATIONS:
+            undeclared.append(route.path)
+    assert undeclared == []
