@@ -24,6 +24,8 @@ from kiban.core import migrations
 from kiban.core.config import Settings
 from kiban.core.database import create_database_engine
 from kiban.core.dependencies import get_session
+from kiban.registry.addresses.normalizer import AddressNormalizer
+from kiban.registry.addresses.service import build_normalizer
 from kiban.registry.loader import load_postal_registry
 
 # The server database used to create a throw-away database for each run.
@@ -71,6 +73,13 @@ def engine(database_url: str) -> Iterator[Engine]:
     _prepare(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def address_normalizer(engine: Engine) -> AddressNormalizer:
+    """Built once per backend from the registry tables, as the running app builds it."""
+    with Session(engine) as session:
+        return build_normalizer(session)
 
 
 @pytest.fixture

@@ -19,8 +19,10 @@ from kiban.core.middleware import RequestIdMiddleware
 
 
 def _include_routers(app: FastAPI) -> None:
+    from kiban.registry.addresses.api import router as addresses_router
     from kiban.registry.localgov.api import router as localgov_router
 
+    app.include_router(addresses_router)
     app.include_router(localgov_router)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import typer
 
@@ -19,8 +20,9 @@ app = typer.Typer(
 
 def _register_commands() -> None:
     # Imported here so that `kiban --help` stays fast and each domain owns its commands.
-    from kiban.cli import db, ids, localgov, serve
+    from kiban.cli import address, db, ids, localgov, serve
 
+    app.add_typer(address.app, name="address")
     app.add_typer(db.app, name="db")
     app.add_typer(ids.app, name="id")
     app.add_typer(localgov.app, name="localgov")
@@ -31,7 +33,23 @@ def main() -> None:
     """Run the CLI; a user error is one line on stderr and a non-zero exit, never a traceback."""
     _register_commands()
     try:
-        app()
+        # Outside standalone mode click raises usage errors instead of printing a help box.
+        exit_code = app(standalone_mode=False)
     except CliError as error:
-        print(f"kiban: error: {error}", file=sys.stderr)
-        sys.exit(error.exit_code)
+        _fail(str(error), error.exit_code)
+    except typer.Abort:
+        _fail("aborted", 130)
+    except typer.TyperException as error:
+        # Usage errors: a missing argument, an unknown command or option, a bad value.
+        format_message = getattr(error, "format_message", None)
+        message = format_message() if callable(format_message) else str(error)
+        _fail(message, getattr(error, "exit_code", 2))
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    sys.exit(exit_code if isinstance(exit_code, int) else 0)
+
+
+def _fail(message: str, exit_code: int) -> NoReturn:
+    first_line = message.strip().splitlines()[0] if message.strip() else "failed"
+    print(f"kiban: error: {first_line}", file=sys.stderr)
+    sys.exit(exit_code)

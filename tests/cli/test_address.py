@@ -1,0 +1,84 @@
+"""``kiban address normalize`` as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+EXPECTED_KEYS = [
+    "input",
+    "pref",
+    "city",
+    "lg_code",
+    "town",
+    "rest",
+    "postal_code",
+    "level",
+    "score",
+]
+
+
+def _kiban(
+    database_url: str, *arguments: str, stdin: bytes = b""
+) -> subprocess.CompletedProcess[bytes]:
+    environment = {**os.environ, "KIBAN_DATABASE_URL": database_url}
+    return subprocess.run(
+        [sys.executable, "-m", "kiban", *arguments],
+        input=stdin,
+        capture_output=True,
+        env=environment,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_stdin_to_ndjson(engine: Engine, database_url: str) -> None:
+    result = _kiban(
+        database_url,
+        "address",
+        "normalize",
+        "--format",
+        "ndjson",
+        stdin="東京都千代田区霞が関１－３－１\n🙂\n".encode(),
+    )
+    assert result.returncode == 0, result.stderr
+    first, second = (json.loads(line) for line in result.stdout.decode().splitlines())
+    assert list(first) == EXPECTED_KEYS
+    assert (first["lg_code"], first["town"], first["rest"], first["level"]) == (
+        "131016",
+        "霞が関一丁目",
+        "3-1",
+        3,
+    )
+    assert second["level"] == 0
+
+
+def test_file_to_csv_and_a_bad_line(engine: Engine, database_url: str, tmp_path: Path) -> None:
+    good = tmp_path / "addresses.txt"
+    good.write_text("\ufeff神奈川県寒川町宮山135\n大阪府大阪市北区梅田1-1\n", encoding="utf-8")
+    result = _kiban(database_url, "address", "normalize", str(good), "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    header, samukawa, umeda = result.stdout.decode().splitlines()
+    assert header.split(",") == EXPECTED_KEYS
+    assert samukawa.split(",")[1:5] == ["神奈川県", "高座郡寒川町", "143219", "宮山"]
+    assert umeda.split(",")[3:5] == ["271276", "梅田一丁目"]
+
+    broken = tmp_path / "broken.txt"
+    broken.write_bytes("東京都\n".encode() + b"\xff\xfe\n")
+    failed = _kiban(database_url, "address", "normalize", str(broken))
+    assert failed.returncode != 0
+    assert failed.stderr.decode().strip().splitlines()[-1] == (
+        f"kiban: error: {broken}: line 2 is not valid UTF-8"
+    )
+    assert b"Traceback" not in failed.stderr
+
+
+def test_missing_file_is_one_line(engine: Engine, database_url: str, tmp_path: Path) -> None:
+    result = _kiban(database_url, "address", "normalize", str(tmp_path / "nope.txt"))
+    assert result.returncode == 2
+    assert result.stderr.decode().strip() == f"kiban: error: {tmp_path / 'nope.txt'}: no such file"
