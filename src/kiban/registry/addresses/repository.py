@@ -17,42 +17,58 @@ class TownRepository:
         self.session = session
 
     def iter_postal_records(self) -> Iterator[PostalRecord]:
-        """Every town with its municipality and prefecture, as the postal data described it."""
+        """Every town with its municipality and prefecture, as the postal data described it.
+
+        The normaliser is built from all ~125k towns at start-up, so this is tuned: towns
+        are read through the DB-API cursor (SQLAlchemy's row processing would double the
+        time) and joined to their ~2,000 local governments in Python, not row by row in SQL.
+        """
         prefecture = aliased(LocalGovernment)
-        statement = (
-            select(
-                LocalGovernment.code,
-                Town.postal_code,
-                prefecture.name,
-                prefecture.kana,
-                LocalGovernment.postal_name,
-                LocalGovernment.kana,
-                Town.name,
-                Town.kana,
-                Town.note,
-                Town.has_chome,
-                Town.koaza_banchi,
-                Town.shared_postal_code,
+        bodies = {
+            code: (code[:5], prefecture_name, prefecture_kana, postal_name or "", kana)
+            for code, prefecture_name, prefecture_kana, postal_name, kana in self.session.execute(
+                select(
+                    LocalGovernment.code,
+                    prefecture.name,
+                    prefecture.kana,
+                    LocalGovernment.postal_name,
+                    LocalGovernment.kana,
+                ).join(prefecture, LocalGovernment.prefecture_code == prefecture.code)
             )
-            .join(LocalGovernment, Town.lg_code == LocalGovernment.code)
-            .join(prefecture, LocalGovernment.prefecture_code == prefecture.code)
-            .order_by(Town.id)
-        )
-        for row in self.session.execute(statement):
-            yield PostalRecord(
-                jis_code=row[0][:5],
-                postal_code=row[1],
-                prefecture=row[2],
-                prefecture_kana=row[3],
-                city=row[4] or "",
-                city_kana=row[5],
-                town=row[6],
-                town_kana=row[7],
-                note=row[8],
-                has_chome=row[9],
-                koaza_banchi=row[10],
-                shared_postal_code=row[11],
-            )
+        }
+        towns = select(
+            Town.lg_code,
+            Town.postal_code,
+            Town.name,
+            Town.kana,
+            Town.note,
+            Town.has_chome,
+            Town.koaza_banchi,
+            Town.shared_postal_code,
+        ).order_by(Town.id)
+        connection = self.session.connection()
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(str(towns.compile(dialect=connection.dialect)))
+            for lg_code, postal_code, name, kana, note, chome, koaza, shared in cursor.fetchall():
+                jis_code, prefecture_name, prefecture_kana, city, city_kana = bodies[lg_code]
+                yield PostalRecord(
+                    jis_code,
+                    postal_code,
+                    prefecture_name,
+                    prefecture_kana,
+                    city,
+                    city_kana,
+                    name,
+                    kana,
+                    note,
+                    # SQLite returns its booleans as 0 and 1.
+                    bool(chome),
+                    bool(koaza),
+                    bool(shared),
+                )
+        finally:
+            cursor.close()
 
     def towns_of(self, lg_code: str) -> list[Town]:
         statement = select(Town).where(Town.lg_code == lg_code).order_by(Town.postal_code, Town.id)
