@@ -19,14 +19,22 @@ def test_get_by_code(client: TestClient) -> None:
     }
 
 
+def test_wrong_check_digit_is_named(client: TestClient) -> None:
+    response = client.get("/registry/local-governments/131017")
+    assert response.status_code == 422
+    body = response.json()
+    assert body["type"].endswith("/invalid-identifier")
+    assert "check digit" in body["detail"]
+
+
 def test_unknown_code_is_a_problem(client: TestClient) -> None:
-    response = client.get("/registry/local-governments/999999")
+    response = client.get("/registry/local-governments/999997")
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
     assert body["status"] == 404
     assert body["type"].endswith("/not-found")
-    assert "999999" in body["detail"]
+    assert "999997" in body["detail"]
 
 
 def test_malformed_code_is_a_validation_problem(client: TestClient) -> None:

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Path, Query
 
 from kiban.core.access import PublicAccess
 from kiban.core.dependencies import DbSession
-from kiban.core.errors import NotFound
+from kiban.core.errors import NotFound, ProblemError
+from kiban.core.identifiers import InvalidIdentifier, validate_local_government_code
 from kiban.registry.localgov.derive import LocalGovernmentKind
 from kiban.registry.localgov.repository import LocalGovernmentRepository
 from kiban.registry.localgov.schemas import LocalGovernmentOut, LocalGovernmentPage
@@ -48,7 +49,13 @@ def list_local_governments(
 
 @router.get("/{code}", response_model=LocalGovernmentOut)
 def get_local_government(code: LgCode, session: DbSession) -> LocalGovernmentOut:
-    """One local government by its 6-digit code."""
+    """One local government by its 6-digit code; a wrong check digit is named as such."""
+    try:
+        validate_local_government_code(code)
+    except InvalidIdentifier as error:
+        raise ProblemError(
+            422, "invalid-identifier", "Invalid code / コードが不正です", str(error)
+        ) from error
     body = LocalGovernmentRepository(session).get(code)
     if body is None:
         raise NotFound(f"No local government has the code {code}.")
