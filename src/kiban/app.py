@@ -21,9 +21,11 @@ from kiban.core.middleware import RequestIdMiddleware
 def _include_routers(app: FastAPI) -> None:
     from kiban.registry.addresses.api import router as addresses_router
     from kiban.registry.localgov.api import router as localgov_router
+    from kiban.residents.api import router as residents_router
 
     app.include_router(addresses_router)
     app.include_router(localgov_router)
+    app.include_router(residents_router)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:

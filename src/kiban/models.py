@@ -4,6 +4,8 @@ from __future__ import annotations
 
 
 def import_all_models() -> None:
+    import kiban.core.tenancy
     import kiban.registry.addresses.models
     import kiban.registry.localgov.models
-    import kiban.registry.models  # noqa: F401
+    import kiban.registry.models
+    import kiban.residents.models  # noqa: F401

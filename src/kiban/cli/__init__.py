@@ -20,12 +20,14 @@ app = typer.Typer(
 
 def _register_commands() -> None:
     # Imported here so that `kiban --help` stays fast and each domain owns its commands.
-    from kiban.cli import address, db, ids, localgov, serve
+    from kiban.cli import address, db, ids, localgov, seed, serve, tenant
 
     app.add_typer(address.app, name="address")
     app.add_typer(db.app, name="db")
     app.add_typer(ids.app, name="id")
     app.add_typer(localgov.app, name="localgov")
+    app.add_typer(tenant.app, name="tenant")
+    app.command("seed")(seed.seed)
     app.command("serve")(serve.serve)
 
 

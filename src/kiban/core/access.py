@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import Depends
 
+from kiban.core.tenancy import tenant_api_key_access
+
 
 def public_access() -> None:
     """Anyone, signed in or not: public reference data and public pages."""
@@ -11,4 +13,4 @@ def public_access() -> None:
 
 PublicAccess = Depends(public_access)
 
-ACCESS_DECLARATIONS: set[object] = {public_access}
+ACCESS_DECLARATIONS: set[object] = {public_access, tenant_api_key_access}

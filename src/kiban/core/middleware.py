@@ -49,7 +49,18 @@ class RequestIdMiddleware:
                 log.info(
                     "request",
                     method=scope["method"],
-                    path=scope["path"],
+                    route=_route_template(scope),
                     status=status,
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 )
+
+
+def _route_template(scope: Scope) -> str | None:
+    """The matched route's template (``/tenants/{tenant_code}/residents/{addressee_number}``).
+
+    Never the path itself: paths carry identifiers of people, and a path that matched no
+    route may carry anything at all.
+    """
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    return template if isinstance(template, str) else None

@@ -1,0 +1,122 @@
+"""``kiban seed``: a synthetic population of residents for demos and load tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from sqlalchemy.orm import Session
+
+from kiban.cli.context import cli_session
+from kiban.cli.errors import CliError
+from kiban.core.config import get_settings
+from kiban.core.crypto import PersonalNumberHasher, personal_number_hasher
+from kiban.residents.synthetic import (
+    DEMO_RESIDENTS,
+    SeedError,
+    SeedResult,
+    all_municipality_codes,
+    seed_demo,
+    seed_population,
+)
+from kiban.tenants.service import TenantError
+
+console = Console(stderr=True)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        # Outside a terminal a bar is noise, and it would put a blank line before errors.
+        disable=not console.is_terminal,
+    )
+
+
+def seed(
+    municipalities: Annotated[
+        str | None,
+        typer.Option(
+            "--municipalities",
+            metavar="CODE,…|all",
+            help="Comma-separated municipality codes, or `all`; residents are split evenly",
+        ),
+    ] = None,
+    residents: Annotated[
+        int | None, typer.Option("--residents", help="How many residents in all")
+    ] = None,
+    seed_value: Annotated[
+        int, typer.Option("--seed", help="The same seed gives the same residents")
+    ] = 1,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo", help=f"The demo: {DEMO_RESIDENTS:,} residents in 千代田区, 八王子市, 大阪市"
+        ),
+    ] = False,
+) -> None:
+    """Enable tenants and fill them with synthetic residents / 合成住民データを投入する."""
+    if demo == (municipalities is not None):
+        raise CliError("give either --demo or --municipalities / どちらか一方を指定してください")
+    if demo and residents is not None:
+        raise CliError("--demo seeds a fixed number of residents / --residents は指定できません")
+    if demo:
+        _seed(lambda session, advance: seed_demo(session, hasher(), advance), DEMO_RESIDENTS)
+        return
+    if residents is None:
+        raise CliError("--residents is required with --municipalities / 住民数を指定してください")
+    if residents <= 0:
+        raise CliError("--residents must be at least 1 / 住民数は1以上です")
+    wanted = municipalities or ""
+
+    def seed_municipalities(session: Session, advance: Callable[[int], None]) -> SeedResult:
+        codes = (
+            all_municipality_codes(session)
+            if wanted.strip() == "all"
+            else [code.strip() for code in wanted.split(",") if code.strip()]
+        )
+        return seed_population(session, codes, residents, seed_value, hasher(), advance)
+
+    _seed(seed_municipalities, residents)
+
+
+def hasher() -> PersonalNumberHasher:
+    return personal_number_hasher(get_settings())
+
+
+def _seed(run: Callable[[Session, Callable[[int], None]], SeedResult], total: int) -> None:
+    try:
+        with cli_session() as session, _progress() as progress:
+            task = progress.add_task("住民を生成中 / seeding residents", total=total)
+            result = run(session, lambda count: progress.update(task, advance=count))
+    except (SeedError, TenantError) as error:
+        raise CliError(str(error)) from None
+    _report(result)
+
+
+def _report(result: SeedResult) -> None:
+    if result.already_seeded:
+        console.print(
+            "demo already seeded; nothing to do / デモデータは投入済みです", soft_wrap=True
+        )
+        return
+    console.print(
+        f"seeded {result.residents:,} residents in {result.households:,} households"
+        f" over {len(result.tenants):,} tenants / {result.residents:,}人を投入しました",
+        soft_wrap=True,
+    )

@@ -1,0 +1,80 @@
+"""``kiban seed`` and ``kiban tenant`` refuse bad input with one line and write nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from kiban.core.tenancy import Tenant
+
+
+def _kiban(database_url: str, data_dir: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **os.environ,
+        "KIBAN_DATABASE_URL": database_url,
+        "KIBAN_DATA_DIR": str(data_dir),
+        "PYTHONUTF8": "1",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "kiban", *arguments],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=environment,
+        check=False,
+        timeout=120,
+    )
+
+
+def _tenants(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return connection.scalar(select(func.count()).select_from(Tenant)) or 0
+
+
+@pytest.mark.parametrize(
+    ("arguments", "reason"),
+    [
+        (("seed", "--municipalities", "131016", "--residents", "0"), "at least 1"),
+        (("seed", "--municipalities", "131016", "--residents", "-5"), "at least 1"),
+        (("seed", "--municipalities", "131016"), "--residents is required"),
+        (("seed",), "either --demo or --municipalities"),
+        (("seed", "--demo", "--residents", "5"), "--residents"),
+        (("seed", "--municipalities", "131017", "--residents", "5"), "check digit"),
+    ],
+)
+def test_bad_arguments_are_refused_before_touching_the_database(
+    tmp_path: Path, arguments: tuple[str, ...], reason: str
+) -> None:
+    database = tmp_path / "db" / "kiban.db"
+    result = _kiban(f"sqlite:///{database}", tmp_path, *arguments)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith("kiban: error: ")
+    assert result.stderr.count("\n") == 1
+    assert reason in result.stderr
+    assert not database.exists()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "reason"),
+    [
+        (("seed", "--municipalities", "131016,999997", "--residents", "5"), "no local government"),
+        (("seed", "--municipalities", "271276", "--residents", "5"), "ward of a designated city"),
+        (("tenant", "enable", "130001"), "not a municipality"),
+        (("tenant", "key", "create", "131016", "--name", "x"), "not enabled"),
+    ],
+)
+def test_unknown_or_unfit_codes_are_one_line_and_write_nothing(
+    engine: Engine, database_url: str, tmp_path: Path, arguments: tuple[str, ...], reason: str
+) -> None:
+    before = _tenants(engine)
+    result = _kiban(database_url, tmp_path, *arguments)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith("kiban: error: ")
+    assert result.stderr.count("\n") == 1
+    assert reason in result.stderr
+    assert _tenants(engine) == before
