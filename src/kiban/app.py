@@ -20,10 +20,12 @@ from kiban.core.middleware import RequestIdMiddleware
 
 def _include_routers(app: FastAPI) -> None:
     from kiban.registry.addresses.api import router as addresses_router
+    from kiban.registry.corporations.api import router as corporations_router
     from kiban.registry.localgov.api import router as localgov_router
     from kiban.residents.api import router as residents_router
 
     app.include_router(addresses_router)
+    app.include_router(corporations_router)
     app.include_router(localgov_router)
     app.include_router(residents_router)
 

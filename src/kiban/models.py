@@ -6,6 +6,7 @@ from __future__ import annotations
 def import_all_models() -> None:
     import kiban.core.tenancy
     import kiban.registry.addresses.models
+    import kiban.registry.corporations.models
     import kiban.registry.localgov.models
     import kiban.registry.models
     import kiban.residents.models  # noqa: F401

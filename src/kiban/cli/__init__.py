@@ -20,9 +20,10 @@ app = typer.Typer(
 
 def _register_commands() -> None:
     # Imported here so that `kiban --help` stays fast and each domain owns its commands.
-    from kiban.cli import address, db, ids, localgov, seed, serve, tenant
+    from kiban.cli import address, corporations, db, ids, localgov, seed, serve, tenant
 
     app.add_typer(address.app, name="address")
+    app.add_typer(corporations.app, name="corp")
     app.add_typer(db.app, name="db")
     app.add_typer(ids.app, name="id")
     app.add_typer(localgov.app, name="localgov")
