@@ -20,14 +20,20 @@ from kiban.core.middleware import RequestIdMiddleware
 
 def _include_routers(app: FastAPI) -> None:
     from kiban.registry.addresses.api import router as addresses_router
+    from kiban.registry.addresses.pages import router as address_pages_router
     from kiban.registry.corporations.api import router as corporations_router
     from kiban.registry.localgov.api import router as localgov_router
+    from kiban.registry.localgov.pages import router as localgov_pages_router
     from kiban.residents.api import router as residents_router
+    from kiban.web.pages import install_pages
 
     app.include_router(addresses_router)
+    app.include_router(address_pages_router)
     app.include_router(corporations_router)
     app.include_router(localgov_router)
     app.include_router(residents_router)
+    app.include_router(localgov_pages_router)
+    install_pages(app)  # the home page, /static and HTML error pages
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:

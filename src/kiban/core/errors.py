@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from kiban.core.logging import get_logger
 
@@ -59,7 +62,42 @@ class Unauthorized(ProblemError):
         super().__init__(401, "unauthorized", "Authentication required / 認証が必要です", detail)
 
 
-def problem_response(request: Request, problem: Problem) -> JSONResponse:
+ProblemPage = Callable[[Request, Problem], Response]
+"""Renders a problem as an HTML page, for people using the pages rather than programs."""
+
+
+def serve_problems_as_pages(app: FastAPI, render: ProblemPage) -> None:
+    """Answer page requests' errors with ``render``; API requests keep problem JSON."""
+    app.state.problem_page = render
+
+
+def _accepts_html(request: Request) -> bool:
+    media_types = (
+        part.split(";")[0].strip() for part in request.headers.get("accept", "").split(",")
+    )
+    return "text/html" in media_types
+
+
+def _is_api_path(request: Request) -> bool:
+    """Whether the path's first segment is that of a path the API describes (``/registry``)."""
+    segment = request.url.path.strip("/").split("/")[0]
+    api_paths: dict[str, Any] = request.app.openapi()["paths"]  # built once, then cached
+    return any(path.strip("/").split("/")[0] == segment for path in api_paths)
+
+
+def _is_page_request(request: Request) -> bool:
+    """A route that answers HTML, or a browser asking outside the API for a path no route has."""
+    route = request.scope.get("route")
+    if isinstance(route, APIRoute):
+        response_class = getattr(route.response_class, "value", route.response_class)
+        return isinstance(response_class, type) and issubclass(response_class, HTMLResponse)
+    return _accepts_html(request) and not _is_api_path(request)
+
+
+def problem_response(request: Request, problem: Problem) -> Response:
+    render_page: ProblemPage | None = getattr(request.app.state, "problem_page", None)
+    if render_page is not None and _is_page_request(request):
+        return render_page(request, problem)
     body = problem.model_dump(exclude_none=True)
     body.setdefault("instance", request.url.path)
     request_id = getattr(request.state, "request_id", None)
@@ -71,7 +109,7 @@ def problem_response(request: Request, problem: Problem) -> JSONResponse:
     )
 
 
-def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+def _on_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ProblemError)
     problem = Problem(
         type=PROBLEM_TYPE_BASE + exc.slug,
@@ -83,7 +121,7 @@ def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, problem)
 
 
-def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+def _on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [
         {"location": list(error.get("loc", ())), "message": error.get("msg", "")}
@@ -99,15 +137,15 @@ def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, problem)
 
 
-def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+def _on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     problem = Problem(title=str(exc.detail), status=exc.status_code)
     return problem_response(request, problem)
 
 
-def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+def _on_unexpected_error(request: Request, exc: Exception) -> Response:
     # The traceback goes to the log (with the request id), never to the caller.
-    log.exception("unhandled_error", path=request.url.path)
+    log.exception("unhandled_error", route=getattr(request.scope.get("route"), "path", None))
     problem = Problem(
         type=PROBLEM_TYPE_BASE + "internal-error",
         title="Internal server error / サーバー内部エラー",
