@@ -22,6 +22,7 @@ from kiban.core.identifiers import (
 from kiban.core.tenancy import Tenant
 from kiban.registry.addresses.models import Town
 from kiban.registry.localgov.models import LocalGovernment
+from kiban.registry.synthetic import split_evenly
 from kiban.residents.models import Household, Resident, ResidentMovement
 from kiban.residents.service import numbered
 from kiban.residents.synthetic import (
@@ -32,7 +33,6 @@ from kiban.residents.synthetic import (
     fast_numbered,
     seed_demo,
     seed_population,
-    split_evenly,
 )
 from kiban.tenants.service import TenantError
 

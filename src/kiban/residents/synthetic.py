@@ -30,8 +30,10 @@ from sqlalchemy.orm import Session
 from kiban.core.crypto import PersonalNumberHasher
 from kiban.core.database import Base
 from kiban.registry.addresses.models import Town
+from kiban.registry.addresses.text import kanji_number
 from kiban.registry.localgov.derive import MUNICIPALITY_KINDS
 from kiban.registry.localgov.models import LocalGovernment
+from kiban.registry.synthetic import day_between, split_evenly
 from kiban.residents.codes import MovementKind, Relationship, ResidentStatus, Sex
 from kiban.residents.models import Household, Resident, ResidentMovement
 from kiban.residents.repository import ResidentRepository
@@ -62,7 +64,6 @@ HOUSEHOLD_TYPES = (
     ("siblings_or_lodger", 1),
 )
 
-_KANJI_DIGITS = "一二三四五六七八九"
 _BUILDINGS = (
     "グリーンハイツ",
     "コーポ桜",
@@ -150,10 +151,6 @@ class _Ages:
         return min(bisect.bisect_left(self.cumulative, point), high)
 
 
-def _chome(number: int) -> str:
-    return ("十" if number == 10 else _KANJI_DIGITS[number - 1]) + "丁目"
-
-
 class PopulationGenerator:
     """Rows of households, residents and movements for one tenant at a time."""
 
@@ -177,7 +174,7 @@ class PopulationGenerator:
             household_number = numbers.household_number()
             address = self._address(rng, towns)
             earliest = max(_years_after(members[0].birth_date, 18), date(1985, 4, 1))
-            moved_in = _day_between(rng, earliest, last_moving_in)
+            moved_in = day_between(rng, earliest, last_moving_in)
             rows = _HouseholdRows(
                 {
                     "tenant_code": tenant_code,
@@ -356,7 +353,7 @@ class PopulationGenerator:
         town = rng.choice(towns)
         if town.has_chome:
             chome = rng.choices(range(1, 7), weights=(30, 25, 19, 13, 8, 5))[0]
-            town_name = town.name + _chome(chome)
+            town_name = town.name + kanji_number(chome) + "丁目"
             banchi = f"{rng.randint(1, 30)}-{rng.randint(1, 25)}"
         else:
             town_name = town.name
@@ -482,12 +479,6 @@ def _years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
-def _day_between(rng: random.Random, first: date, last: date) -> date:
-    if last <= first:
-        return last
-    return first + timedelta(days=rng.randrange((last - first).days + 1))
-
-
 # Loading towns and writing rows ---------------------------------------------------------
 
 
@@ -526,12 +517,6 @@ def all_municipality_codes(session: Session) -> list[str]:
         .order_by(LocalGovernment.code)
     )
     return list(session.scalars(statement))
-
-
-def split_evenly(total: int, parts: int) -> list[int]:
-    """``total`` split into ``parts`` counts that differ by at most one, larger ones first."""
-    share, extra = divmod(total, parts)
-    return [share + 1 if index < extra else share for index in range(parts)]
 
 
 def seed_population(

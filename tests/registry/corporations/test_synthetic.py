@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 
 from kiban.core.identifiers import validate_corporate_number
 from kiban.registry.addresses.models import Town
+from kiban.registry.addresses.text import kanji_number
 from kiban.registry.corporations.models import Corporation, CorporationKind
 from kiban.registry.corporations.synthetic import (
     SeedError,
     generate_corporations,
-    kanji_number,
     local_government_corporate_number,
 )
 from kiban.registry.localgov.models import LocalGovernment

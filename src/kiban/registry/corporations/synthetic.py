@@ -39,10 +39,12 @@ from kiban.core.identifiers import (
     validate_local_government_code,
 )
 from kiban.registry.addresses.models import Town
+from kiban.registry.addresses.text import kanji_number
 from kiban.registry.corporations.models import Corporation, CorporationKind
 from kiban.registry.corporations.repository import CorporationRepository
 from kiban.registry.localgov.derive import MUNICIPALITY_KINDS, LocalGovernmentKind
 from kiban.registry.localgov.models import LocalGovernment
+from kiban.registry.synthetic import day_between, split_evenly
 
 # The day the synthetic registry is "as of": fixed, so that a seed always gives the same dates.
 REFERENCE_DATE = date(2025, 4, 1)
@@ -61,7 +63,6 @@ MAX_SERIAL = 999_999
 _NOT_A_TOWN = re.compile(r"[()（）、～〜「」・]")
 _CHOME_RANGE = re.compile(r"([0-9]+)(?:[〜～]([0-9]+))?丁目")
 _DEFAULT_CHOME = (1, 2, 3, 4)
-_KANJI_DIGITS = "一二三四五六七八九"
 # The reading of the last character of a municipality's name, to find its place name.
 _SUFFIX_READINGS = {"市": ("シ",), "区": ("ク",), "町": ("マチ", "チョウ"), "村": ("ムラ", "ソン")}
 
@@ -286,23 +287,12 @@ class _SyntheticNumbers:
         return corporate_number_check_digit(base) + base
 
 
-def kanji_number(number: int) -> str:
-    """1–99 in kanji numerals as 丁目 are written: 一, 十, 十二, 二十, 二十三."""
-    tens, ones = divmod(number, 10)
-    written = "" if tens == 0 else ("十" if tens == 1 else _KANJI_DIGITS[tens - 1] + "十")
-    return written + (_KANJI_DIGITS[ones - 1] if ones else "")
-
-
 def place_name(body: LocalGovernment) -> Word | None:
     """The municipality's name without 市・区・町・村 and its reading, when the reading shows it."""
     for reading in _SUFFIX_READINGS.get(body.name[-1], ()):
         if body.kana.endswith(reading) and len(body.name) > 1:
             return body.name[:-1], body.kana.removesuffix(reading)
     return None
-
-
-def _day_between(rng: random.Random, first: date, last: date) -> date:
-    return first + timedelta(days=rng.randrange((last - first).days + 1))
 
 
 def _address(rng: random.Random, towns: Sequence[TownChoice]) -> dict[str, str]:
@@ -331,10 +321,10 @@ def _companies(
         profile = rng.choices(_PROFILES, weights=_PROFILE_WEIGHTS)[0]
         name, kana = profile.core(parts, rng)
         form_first = rng.random() < profile.form_first_share
-        founded = _day_between(rng, profile.founded_from, profile.founded_until)
+        founded = day_between(rng, profile.founded_from, profile.founded_until)
         closed = None
         if rng.random() < CLOSED_SHARE and founded < REFERENCE_DATE - timedelta(days=365):
-            closed = _day_between(rng, founded + timedelta(days=365), REFERENCE_DATE)
+            closed = day_between(rng, founded + timedelta(days=365), REFERENCE_DATE)
         yield {
             "number": numbers.next(prefecture_code, profile.kind),
             "name": f"{profile.legal_form}{name}" if form_first else f"{name}{profile.legal_form}",
@@ -421,12 +411,6 @@ def head_office_towns(session: Session, codes: Sequence[str]) -> dict[str, list[
     for (municipality, lg_code, name), chome in sorted(chome_by_town.items()):
         towns[municipality].append(TownChoice(lg_code, name, tuple(sorted(chome or ()))))
     return towns
-
-
-def split_evenly(total: int, parts: int) -> list[int]:
-    """``total`` split into ``parts`` counts that differ by at most one, larger ones first."""
-    share, extra = divmod(total, parts)
-    return [share + 1 if index < extra else share for index in range(parts)]
 
 
 def _batches(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
