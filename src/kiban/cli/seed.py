@@ -21,8 +21,13 @@ from kiban.cli.context import cli_session
 from kiban.cli.errors import CliError
 from kiban.core.config import get_settings
 from kiban.core.crypto import PersonalNumberHasher, personal_number_hasher
+from kiban.registry.corporations.repository import CorporationRepository
+from kiban.registry.corporations.synthetic import SeedError as CorporationSeedError
+from kiban.registry.corporations.synthetic import generate_corporations
 from kiban.residents.synthetic import (
+    DEMO_MUNICIPALITIES,
     DEMO_RESIDENTS,
+    DEMO_SEED,
     SeedError,
     SeedResult,
     all_municipality_codes,
@@ -32,6 +37,7 @@ from kiban.residents.synthetic import (
 from kiban.tenants.service import TenantError
 
 console = Console(stderr=True)
+DEMO_CORPORATIONS = 300
 
 
 def _progress() -> Progress:
@@ -66,7 +72,9 @@ def seed(
     demo: Annotated[
         bool,
         typer.Option(
-            "--demo", help=f"The demo: {DEMO_RESIDENTS:,} residents in 千代田区, 八王子市, 大阪市"
+            "--demo",
+            help=f"The demo: {DEMO_RESIDENTS:,} residents and {DEMO_CORPORATIONS} corporations"
+            " in 千代田区, 八王子市, 大阪市",
         ),
     ] = False,
 ) -> None:
@@ -76,7 +84,7 @@ def seed(
     if demo and residents is not None:
         raise CliError("--demo seeds a fixed number of residents / --residents は指定できません")
     if demo:
-        _seed(lambda session, advance: seed_demo(session, hasher(), advance), DEMO_RESIDENTS)
+        _seed(_seed_demo, DEMO_RESIDENTS)
         return
     if residents is None:
         raise CliError("--residents is required with --municipalities / 住民数を指定してください")
@@ -95,6 +103,15 @@ def seed(
     _seed(seed_municipalities, residents)
 
 
+def _seed_demo(session: Session, advance: Callable[[int], None]) -> SeedResult:
+    """The demo's residents and, in the same municipalities, its synthetic corporations."""
+    result = seed_demo(session, hasher(), advance)
+    codes = list(DEMO_MUNICIPALITIES)
+    if not CorporationRepository(session).seeded_municipalities(codes):
+        generate_corporations(session, codes, DEMO_CORPORATIONS, DEMO_SEED)
+    return result
+
+
 def hasher() -> PersonalNumberHasher:
     return personal_number_hasher(get_settings())
 
@@ -104,7 +121,7 @@ def _seed(run: Callable[[Session, Callable[[int], None]], SeedResult], total: in
         with cli_session() as session, _progress() as progress:
             task = progress.add_task("住民を生成中 / seeding residents", total=total)
             result = run(session, lambda count: progress.update(task, advance=count))
-    except (SeedError, TenantError) as error:
+    except (SeedError, CorporationSeedError, TenantError) as error:
         raise CliError(str(error)) from None
     _report(result)
 
