@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-import httpx
+import httpx2
 import pytest
 from sqlalchemy import Engine
 
@@ -73,9 +73,9 @@ def test_serve_answers_health_checks(engine: Engine, database_url: str) -> None:
         deadline = time.monotonic() + 30
         while True:
             try:
-                response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                response = httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
                 break
-            except httpx.TransportError:
+            except httpx2.TransportError:
                 assert server.poll() is None, server.stderr.read() if server.stderr else ""
                 assert time.monotonic() < deadline, "kiban serve did not start within 30 s"
                 time.sleep(0.2)

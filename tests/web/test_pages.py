@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from httpx import Response
+from httpx2 import Response
 
 from kiban.core.access import ACCESS_DECLARATIONS, PublicAccess
 from kiban.registry.addresses.normalizer import AddressNormalizer

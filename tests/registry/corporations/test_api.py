@@ -147,7 +147,9 @@ def test_like_wildcards_are_taken_literally(client: TestClient, seeded: int) -> 
     "params",
     [{"lg_code": "13101"}, {"kind": "300"}, {"limit": 0}, {"offset": -1}, {"q": "x" * 65}],
 )
-def test_bad_search_parameters_are_refused(client: TestClient, params: dict[str, object]) -> None:
+def test_bad_search_parameters_are_refused(
+    client: TestClient, params: dict[str, str | int]
+) -> None:
     response = client.get("/registry/corporations", params=params)
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
