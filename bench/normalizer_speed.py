@@ -12,7 +12,6 @@ too. Writes nothing.
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -22,16 +21,8 @@ from rich.table import Table
 
 from kiban.registry.addresses.normalizer import AddressNormalizer
 from kiban.registry.postal import iter_records
+from machine import describe
 from normalizer_accuracy import DEFAULT_EVAL_SET, read_rows
-
-
-def cpu_model() -> str:
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.partition(":")[2].strip()
-    return platform.processor() or "unknown"
 
 
 def main() -> None:
@@ -67,7 +58,7 @@ def main() -> None:
     table.add_row("throughput (CPU)", f"{calls / elapsed:,.0f} addresses/s")
     table.add_row("throughput (wall clock)", f"{calls / elapsed_wall:,.0f} addresses/s")
     table.add_row("mean latency (CPU)", f"{elapsed / calls * 1e6:.1f} µs")
-    table.add_row("machine", f"{cpu_model()}, Python {platform.python_version()}")
+    table.add_row("machine", describe())
     Console().print(table)
 
 

@@ -12,7 +12,6 @@ SQLite file, var/kiban.db).
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import time
 
@@ -22,6 +21,7 @@ from rich.table import Table
 from kiban.core.database import create_database_engine, session_factory
 from kiban.registry.addresses.normalizer import AddressNormalizer
 from kiban.registry.addresses.repository import TownRepository
+from machine import describe
 
 
 def main() -> None:
@@ -53,7 +53,7 @@ def main() -> None:
     table.add_row("total", f"{statistics.median(totals):.2f}")
     console = Console()
     console.print(table)
-    console.print(f"{arguments.database_url.split(':')[0]}, Python {platform.python_version()}")
+    console.print(f"{arguments.database_url.split(':')[0]}, {describe()}")
 
 
 if __name__ == "__main__":

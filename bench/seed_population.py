@@ -11,7 +11,6 @@ included.  Without ``--database-url`` it writes a new SQLite file in a temporary
 from __future__ import annotations
 
 import argparse
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -25,15 +24,7 @@ from kiban.core.crypto import PersonalNumberHasher
 from kiban.core.database import create_database_engine
 from kiban.registry.loader import load_postal_registry
 from kiban.residents.synthetic import all_municipality_codes, seed_population
-
-
-def cpu_model() -> str:
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.partition(":")[2].strip()
-    return platform.processor() or "unknown"
+from machine import describe
 
 
 def main() -> None:
@@ -86,7 +77,7 @@ def main() -> None:
         engine.dispose()
 
     print(f"database: {engine.dialect.name}")
-    print(f"machine: {cpu_model()}, Python {platform.python_version()}")
+    print(f"machine: {describe()}")
     print(
         f"residents: {result.residents:,} in {result.households:,} households"
         f" over {len(result.tenants):,} tenants"
