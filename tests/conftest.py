@@ -97,7 +97,12 @@ def db_session(engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(database_url=database_url, data_dir=tmp_path, log_format="console")
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path,
+        log_format="console",
+        preload_registry=False,  # tests that need the index share one built per backend
+    )
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,8 +15,10 @@ from kiban.core.access import PublicAccess
 from kiban.core.config import Settings, get_settings
 from kiban.core.database import create_database_engine, session_factory
 from kiban.core.errors import ProblemError, install_problem_handlers
-from kiban.core.logging import configure_logging
+from kiban.core.logging import configure_logging, get_logger
 from kiban.core.middleware import RequestIdMiddleware
+
+log = get_logger(__name__)
 
 
 def _include_routers(app: FastAPI) -> None:
@@ -36,6 +39,15 @@ def _include_routers(app: FastAPI) -> None:
     install_pages(app)  # the home page, /static and HTML error pages
 
 
+def preload_address_registry(app: FastAPI) -> None:
+    from kiban.registry.addresses.service import normalizer_for
+
+    try:
+        normalizer_for(app.state, app.state.session_factory)
+    except Exception:  # a failed preload is retried by the first request that needs it
+        log.exception("registry_preload_failed")
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -43,6 +55,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.preload_registry:
+            # The first address lookup would otherwise wait the ~1.5 s the index takes.
+            threading.Thread(
+                target=preload_address_registry, args=(app,), name="registry-preload", daemon=True
+            ).start()
         yield
         engine.dispose()
 

@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
+    preload_registry: bool = Field(
+        default=True,
+        description="Build the address index in the background as the server starts",
+    )
     secret_key: str | None = Field(
         default=None,
         description="Key for keyed hashes of personal numbers; generated into data_dir if unset",

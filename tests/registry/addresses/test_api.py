@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
+from kiban.app import create_app
+from kiban.core.config import Settings
 from kiban.registry.addresses.normalizer import AddressNormalizer
 
 
@@ -65,3 +70,15 @@ def test_towns_of_a_postal_code(client: TestClient) -> None:
 def test_unknown_postal_code_is_not_found(client: TestClient) -> None:
     assert client.get("/registry/addresses/postal-codes/0000000").status_code == 404
     assert client.get("/registry/addresses/postal-codes/12a4567").status_code == 422
+
+
+def test_the_server_builds_the_index_as_it_starts(settings: Settings, engine: Engine) -> None:
+    app = create_app(settings.model_copy(update={"preload_registry": True}), engine)
+    with TestClient(app):
+        deadline = time.monotonic() + 60
+        while getattr(app.state, "address_normalizer", None) is None:
+            assert time.monotonic() < deadline, "the address index was not built at start-up"
+            time.sleep(0.05)
+        preloaded = app.state.address_normalizer
+        result = preloaded.normalize("東京都千代田区霞が関１－３－１")
+    assert result.lg_code == "131016"
