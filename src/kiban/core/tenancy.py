@@ -4,6 +4,9 @@ A tenant is a local government enabled in this deployment.  Each tenant holds AP
 GOV.UK Notify's per-service keys: a random secret shown once when it is created, of which
 only the SHA-256 is stored.  A token names its tenant and key, ``kiban_{tenant}_{key}_{secret}``,
 so that it is checked by primary key within its tenant and no table is searched across tenants.
+
+Once a request is authorised, its transaction is bound to its tenant; on PostgreSQL the
+``tenant_isolation`` row-level security policies then refuse every other tenant's rows.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import DateTime, ForeignKey, String
+from sqlalchemy import DateTime, ForeignKey, String, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from kiban.core.database import Base
@@ -92,6 +95,19 @@ def authenticate_token(session: Session, token: str) -> TenantCaller | None:
     return TenantCaller(tenant_code=tenant_code, key_id=key_id)
 
 
+def bind_tenant(session: Session, tenant_code: str) -> None:
+    """Limit the rest of ``session``'s transaction to the rows of ``tenant_code``.
+
+    The setting is transaction-local, so it ends with the commit or rollback and never
+    follows the connection back into the pool.  SQLite has no row-level security.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT set_config('kiban.tenant_code', :tenant_code, true)"),
+            {"tenant_code": tenant_code},
+        )
+
+
 _bearer = HTTPBearer(
     auto_error=False,
     scheme_name="TenantApiKey",
@@ -106,7 +122,10 @@ def tenant_api_key_access(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     session: DbSession,
 ) -> TenantCaller:
-    """The tenant named in the path, and only with one of its own API keys."""
+    """The tenant named in the path, and only with one of its own API keys.
+
+    The key is looked up unbound; the request's transaction is bound to the tenant after.
+    """
     if credentials is None:
         raise Unauthorized("Send a tenant API key as `Authorization: Bearer <token>`.")
     caller = authenticate_token(session, credentials.credentials)
@@ -114,6 +133,7 @@ def tenant_api_key_access(
         raise Unauthorized("The API key is not valid or has been revoked.")
     if caller.tenant_code != tenant_code:
         raise Forbidden(f"This API key belongs to another tenant than {tenant_code}.")
+    bind_tenant(session, tenant_code)
     return caller
 
 
