@@ -28,6 +28,7 @@ from kiban.registry.addresses.text import (
     numeral_variants,
     parse_number,
 )
+from kiban.registry.localgov.derive import designated_city_jis_code, designated_city_of
 from kiban.registry.postal import PostalRecord
 
 LEVEL_NONE = 0
@@ -138,7 +139,6 @@ _FLOOR_NOTE = re.compile(r"^(?:[0-9０-９]+階|地階・階層不明)$")
 _CHOME_NOTE_RANGE = re.compile(r"([0-9]+)(?:〜([0-9]+))?")
 # Notes such as 1丁 or 2丁 show a municipality that numbers its towns in 丁, not 丁目.
 _CHO_NOTE = re.compile(r"[0-9０-９]丁(?!目)")
-_WARD = re.compile(r"^(.+?市)(.+区)$")
 _COUNTY = re.compile(r"^.+?郡(.+)$")
 _DIRECTION_WORDS = "(?:上る|下る|西入る?|東入る?)"
 _DIRECTION_NOTE = re.compile(rf"通.*{_DIRECTION_WORDS}")
@@ -221,11 +221,6 @@ def _town_keys(folded: str) -> set[str]:
     return keys
 
 
-def _designated_city_code(ward_codes: Iterable[str]) -> str:
-    # A designated city's own JIS code ends in 0 and its wards are numbered right after it.
-    return local_government_code(f"{int(min(ward_codes)) // 10 * 10:05d}")
-
-
 class AddressNormalizer:
     """Splits free-text Japanese addresses into prefecture, municipality, town and the rest."""
 
@@ -294,15 +289,15 @@ class AddressNormalizer:
             county = _COUNTY.match(folded_name)
             if county is not None:
                 municipalities.setdefault(county.group(1), []).append(municipality)
-            city_name = _designated_city_name(municipality.name)
-            if city_name != municipality.name:
+            city_name = designated_city_of(municipality.name)
+            if city_name is not None:
                 designated.setdefault((prefecture, city_name), []).append(municipality)
 
         for (prefecture, city_name), wards in designated.items():
             city = _Municipality(
                 prefecture,
                 city_name,
-                _designated_city_code(ward.lg_code[:5] for ward in wards),
+                local_government_code(designated_city_jis_code(ward.lg_code[:5] for ward in wards)),
                 numbers_in_cho=any(ward.numbers_in_cho for ward in wards),
             )
             for ward in wards:
@@ -544,11 +539,6 @@ def _registry_name(postal_name: str) -> str:
         return postal_name
     variants = numeral_variants(display_form(postal_name))
     return postal_name if variants is None else variants[1]
-
-
-def _designated_city_name(name: str) -> str:
-    ward = _WARD.match(name)
-    return ward.group(1) if ward is not None else name
 
 
 def _read_chome(town: _Town, folded: str, start: int) -> tuple[int | None, str | None, int]:

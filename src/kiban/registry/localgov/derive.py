@@ -59,6 +59,20 @@ class LocalGovernmentEntry:
     county: str | None
 
 
+def designated_city_of(postal_name: str) -> str | None:
+    """The designated city a ward's postal name belongs to (大阪市北区 → 大阪市), or None."""
+    ward = _WARD_OF_CITY.match(postal_name)
+    return ward["city"] if ward else None
+
+
+def designated_city_jis_code(ward_jis_codes: Iterable[str]) -> str:
+    """A designated city's own 5-digit JIS code, from its wards' codes.
+
+    The city's code ends in 0 and its wards are numbered right after it (大阪市 27100, 北区 27127).
+    """
+    return f"{min(int(code) for code in ward_jis_codes) // 10 * 10:05d}"
+
+
 def _reading_prefixes(reading: str, marker: str) -> set[str]:
     """Every prefix of ``reading`` that ends with ``marker`` (グン for 郡, ジマ/シマ for 島)."""
     return {reading[: match.end()] for match in re.finditer(marker, reading)}
@@ -141,15 +155,15 @@ def derive_local_governments(records: Iterable[PostalRecord]) -> list[LocalGover
                 postal_name=None,
                 county=None,
             )
-        ward = _WARD_OF_CITY.match(record.city) if record.prefecture != TOKYO else None
-        if ward:
-            wards_by_city.setdefault((record.prefecture, ward["city"]), []).append(record)
+        city = designated_city_of(record.city) if record.prefecture != TOKYO else None
+        if city:
+            wards_by_city.setdefault((record.prefecture, city), []).append(record)
         else:
             municipality = _municipality(record, county_readings)
             entries[municipality.code] = municipality
 
     for (_prefecture, city_name), wards in wards_by_city.items():
-        city_jis = f"{min(int(w.jis_code) for w in wards) // 10 * 10:05d}"
+        city_jis = designated_city_jis_code(ward.jis_code for ward in wards)
         city_code = local_government_code(city_jis)
         prefecture_code = local_government_code(city_jis[:2] + "000")
         entries[city_code] = LocalGovernmentEntry(
