@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.orm import Session
 
+from kiban.cli.progress import progress_bar
 from kiban.core import migrations
 from kiban.core.crypto import PersonalNumberHasher
 from kiban.core.database import create_database_engine
@@ -48,14 +48,7 @@ def main() -> None:
         hasher = PersonalNumberHasher(b"benchmark key, not a secret")
         with (
             Session(engine) as session,
-            Progress(
-                TextColumn("seeding"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-            ) as progress,
+            progress_bar(console) as progress,
         ):
             codes = (
                 all_municipality_codes(session)

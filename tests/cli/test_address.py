@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -82,3 +83,27 @@ def test_missing_file_is_one_line(engine: Engine, database_url: str, tmp_path: P
     result = _kiban(database_url, "address", "normalize", str(tmp_path / "nope.txt"))
     assert result.returncode == 2
     assert result.stderr.decode().strip() == f"kiban: error: {tmp_path / 'nope.txt'}: no such file"
+
+
+def test_results_reach_stdout_while_the_bar_is_on_a_terminal(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    addresses = tmp_path / "addresses.txt"
+    addresses.write_text("東京都千代田区霞が関１－３－１\n" * 500, encoding="utf-8")
+    terminal, terminal_side = pty.openpty()  # stderr is a terminal, so the bar is drawn
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "kiban", "address", "normalize", str(addresses)],
+            stdout=subprocess.PIPE,
+            stderr=terminal_side,
+            env={**os.environ, "KIBAN_DATABASE_URL": database_url},
+            check=False,
+            timeout=120,
+        )
+    finally:
+        os.close(terminal_side)
+        os.close(terminal)
+    assert result.returncode == 0
+    lines = result.stdout.decode().splitlines()
+    assert len(lines) == 500
+    assert json.loads(lines[-1])["lg_code"] == "131016"

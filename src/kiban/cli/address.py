@@ -13,11 +13,11 @@ from typing import Annotated, BinaryIO
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from sqlalchemy import func, select
 
 from kiban.cli.context import cli_session
 from kiban.cli.errors import CliError
+from kiban.cli.progress import progress_bar
 from kiban.registry.addresses.models import Town
 from kiban.registry.addresses.normalizer import AddressNormalizer, NormalizedAddress
 from kiban.registry.addresses.service import build_normalizer
@@ -80,14 +80,7 @@ def normalize(
         return
     with (
         file.open("rb") as stream,
-        Progress(
-            TextColumn("[progress.description]{task.description}"),
-            BarColumn(),
-            TaskProgressColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        ) as progress,
+        progress_bar(Console(stderr=True), counts_items=False) as progress,
     ):
         task = progress.add_task("正規化中 / normalising", total=file.stat().st_size)
 

@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from kiban.cli.context import cli_session
 from kiban.cli.errors import CliError
+from kiban.cli.progress import progress_bar
 from kiban.core.errors import ProblemError
 from kiban.core.identifiers import normalize_digits
 from kiban.registry.corporations.repository import CorporationRepository
@@ -46,15 +46,7 @@ def seed(
     try:
         with (
             cli_session() as session,
-            Progress(
-                TextColumn("[progress.description]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-                disable=not console.is_terminal,  # a log file gets the summary line only
-            ) as progress,
+            progress_bar(console) as progress,
         ):
             codes = (
                 CorporationRepository(session).municipality_codes()

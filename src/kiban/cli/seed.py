@@ -7,18 +7,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from sqlalchemy.orm import Session
 
 from kiban.cli.context import cli_session
 from kiban.cli.errors import CliError
+from kiban.cli.progress import progress_bar
 from kiban.core.config import get_settings
 from kiban.core.crypto import PersonalNumberHasher, personal_number_hasher
 from kiban.registry.corporations.repository import CorporationRepository
@@ -38,20 +31,6 @@ from kiban.tenants.service import TenantError
 
 console = Console(stderr=True)
 DEMO_CORPORATIONS = 300
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        # Outside a terminal a bar is noise, and it would put a blank line before errors.
-        disable=not console.is_terminal,
-    )
 
 
 def seed(
@@ -118,7 +97,7 @@ def hasher() -> PersonalNumberHasher:
 
 def _seed(run: Callable[[Session, Callable[[int], None]], SeedResult], total: int) -> None:
     try:
-        with cli_session() as session, _progress() as progress:
+        with cli_session() as session, progress_bar(console) as progress:
             task = progress.add_task("住民を生成中 / seeding residents", total=total)
             result = run(session, lambda count: progress.update(task, advance=count))
     except (SeedError, CorporationSeedError, TenantError) as error:
