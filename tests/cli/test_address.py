@@ -11,6 +11,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from kiban_command import run_kiban
+
 EXPECTED_KEYS = [
     "input",
     "pref",
@@ -24,31 +26,17 @@ EXPECTED_KEYS = [
 ]
 
 
-def _kiban(
-    database_url: str, *arguments: str, stdin: bytes = b""
-) -> subprocess.CompletedProcess[bytes]:
-    environment = {**os.environ, "KIBAN_DATABASE_URL": database_url}
-    return subprocess.run(
-        [sys.executable, "-m", "kiban", *arguments],
-        input=stdin,
-        capture_output=True,
-        env=environment,
-        check=False,
-        timeout=120,
-    )
-
-
 def test_stdin_to_ndjson(engine: Engine, database_url: str) -> None:
-    result = _kiban(
-        database_url,
+    result = run_kiban(
         "address",
         "normalize",
         "--format",
         "ndjson",
-        stdin="東京都千代田区霞が関１－３－１\n🙂\n".encode(),
+        database_url=database_url,
+        stdin="東京都千代田区霞が関１－３－１\n🙂\n",
     )
     assert result.returncode == 0, result.stderr
-    first, second = (json.loads(line) for line in result.stdout.decode().splitlines())
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
     assert list(first) == EXPECTED_KEYS
     assert (first["lg_code"], first["town"], first["rest"], first["level"]) == (
         "131016",
@@ -62,27 +50,31 @@ def test_stdin_to_ndjson(engine: Engine, database_url: str) -> None:
 def test_file_to_csv_and_a_bad_line(engine: Engine, database_url: str, tmp_path: Path) -> None:
     good = tmp_path / "addresses.txt"
     good.write_text("\ufeff神奈川県寒川町宮山135\n大阪府大阪市北区梅田1-1\n", encoding="utf-8")
-    result = _kiban(database_url, "address", "normalize", str(good), "--format", "csv")
+    result = run_kiban(
+        "address", "normalize", str(good), "--format", "csv", database_url=database_url
+    )
     assert result.returncode == 0, result.stderr
-    header, samukawa, umeda = result.stdout.decode().splitlines()
+    header, samukawa, umeda = result.stdout.splitlines()
     assert header.split(",") == EXPECTED_KEYS
     assert samukawa.split(",")[1:5] == ["神奈川県", "高座郡寒川町", "143219", "宮山"]
     assert umeda.split(",")[3:5] == ["271276", "梅田一丁目"]
 
     broken = tmp_path / "broken.txt"
     broken.write_bytes("東京都\n".encode() + b"\xff\xfe\n")
-    failed = _kiban(database_url, "address", "normalize", str(broken))
+    failed = run_kiban("address", "normalize", str(broken), database_url=database_url)
     assert failed.returncode != 0
-    assert failed.stderr.decode().strip().splitlines()[-1] == (
+    assert failed.stderr.strip().splitlines()[-1] == (
         f"kiban: error: {broken}: line 2 is not valid UTF-8"
     )
-    assert b"Traceback" not in failed.stderr
+    assert "Traceback" not in failed.stderr
 
 
 def test_missing_file_is_one_line(engine: Engine, database_url: str, tmp_path: Path) -> None:
-    result = _kiban(database_url, "address", "normalize", str(tmp_path / "nope.txt"))
+    result = run_kiban(
+        "address", "normalize", str(tmp_path / "nope.txt"), database_url=database_url
+    )
     assert result.returncode == 2
-    assert result.stderr.decode().strip() == f"kiban: error: {tmp_path / 'nope.txt'}: no such file"
+    assert result.stderr.strip() == f"kiban: error: {tmp_path / 'nope.txt'}: no such file"
 
 
 def test_results_reach_stdout_while_the_bar_is_on_a_terminal(
@@ -104,6 +96,6 @@ def test_results_reach_stdout_while_the_bar_is_on_a_terminal(
         os.close(terminal_side)
         os.close(terminal)
     assert result.returncode == 0
-    lines = result.stdout.decode().splitlines()
+    lines = result.stdout.splitlines()
     assert len(lines) == 500
     assert json.loads(lines[-1])["lg_code"] == "131016"

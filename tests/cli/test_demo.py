@@ -2,36 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
-
-def _kiban(directory: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    environment = {
-        **os.environ,
-        "KIBAN_DATABASE_URL": f"sqlite:///{directory / 'kiban.db'}",
-        "KIBAN_DATA_DIR": str(directory),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "kiban", *arguments],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-        env=environment,
-    )
+from kiban_command import run_kiban
 
 
 def test_the_demo_database_is_built_and_seeded_once(tmp_path: Path) -> None:
-    upgraded = _kiban(tmp_path, "db", "upgrade")
+    # What `make run` uses: a SQLite file and a data directory of its own.
+    database_url = f"sqlite:///{tmp_path / 'kiban.db'}"
+    upgraded = run_kiban("db", "upgrade", database_url=database_url, data_dir=tmp_path, timeout=300)
     assert upgraded.returncode == 0, upgraded.stderr
-    first = _kiban(tmp_path, "seed", "--demo")
+    first = run_kiban("seed", "--demo", database_url=database_url, data_dir=tmp_path, timeout=300)
     assert first.returncode == 0, first.stderr
     assert "seeded 3,000 residents" in first.stderr
-    second = _kiban(tmp_path, "seed", "--demo")
+    second = run_kiban("seed", "--demo", database_url=database_url, data_dir=tmp_path, timeout=300)
     assert second.returncode == 0, second.stderr
     assert "already seeded" in second.stderr
 

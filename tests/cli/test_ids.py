@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 
-
-def kiban(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "kiban", *args],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env={**os.environ, "PYTHONUTF8": "1"},
-        timeout=60,
-        check=False,
-    )
+from kiban_command import run_kiban
 
 
 @pytest.mark.parametrize(
@@ -35,12 +22,12 @@ def kiban(*args: str) -> subprocess.CompletedProcess[str]:
     ],
 )
 def test_valid_identifier_prints_valid_and_exits_0(kind: str, value: str) -> None:
-    result = kiban("id", "validate", kind, value)
+    result = run_kiban("id", "validate", kind, value)
     assert (result.returncode, result.stdout, result.stderr) == (0, "valid\n", "")
 
 
 def test_invalid_identifier_prints_one_line_reason_and_exits_1() -> None:
-    result = kiban("id", "validate", "corporate", "1123456789012")
+    result = run_kiban("id", "validate", "corporate", "1123456789012")
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr == (
@@ -51,7 +38,7 @@ def test_invalid_identifier_prints_one_line_reason_and_exits_1() -> None:
 
 @pytest.mark.parametrize("number", ["123456789013", "12345678901", "1234567890123", "12345678901x"])
 def test_invalid_personal_number_never_appears_in_output(number: str) -> None:
-    result = kiban("id", "validate", "personal", number)
+    result = run_kiban("id", "validate", "personal", number)
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.startswith("kiban: error: 個人番号 (personal number): ")
@@ -62,7 +49,7 @@ def test_invalid_personal_number_never_appears_in_output(number: str) -> None:
 
 
 def test_unknown_kind_is_a_one_line_usage_error() -> None:
-    result = kiban("id", "validate", "passport", "TK1234567")
+    result = run_kiban("id", "validate", "passport", "TK1234567")
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr == (
@@ -72,13 +59,13 @@ def test_unknown_kind_is_a_one_line_usage_error() -> None:
 
 
 def test_missing_value_is_a_usage_error_without_traceback() -> None:
-    result = kiban("id", "validate", "personal")
+    result = run_kiban("id", "validate", "personal")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "Missing argument" in result.stderr
 
 
 def test_help_lists_the_kinds() -> None:
-    result = kiban("id", "validate", "--help")
+    result = run_kiban("id", "validate", "--help")
     assert result.returncode == 0
     assert "residentcode" in result.stdout

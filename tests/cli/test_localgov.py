@@ -5,29 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
 
 from sqlalchemy import Engine
 
 from kiban.core.identifiers import validate_local_government_code
-
-
-def _kiban(database_url: str, *arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "kiban", *arguments],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env={**os.environ, "KIBAN_DATABASE_URL": database_url},
-    )
+from kiban_command import run_kiban
 
 
 def test_csv_lists_every_body_with_valid_codes(engine: Engine, database_url: str) -> None:
-    result = _kiban(database_url, "localgov", "list", "--format", "csv")
+    result = run_kiban("localgov", "list", "--format", "csv", database_url=database_url)
     assert result.returncode == 0, result.stderr
     rows = list(csv.reader(io.StringIO(result.stdout)))
     assert rows[0] == ["code", "name", "kana", "kind", "prefecture_code", "parent_code"]
@@ -51,7 +38,9 @@ def test_csv_lists_every_body_with_valid_codes(engine: Engine, database_url: str
 
 
 def test_ndjson_and_search(engine: Engine, database_url: str) -> None:
-    result = _kiban(database_url, "localgov", "list", "--format", "ndjson", "-q", "寒川")
+    result = run_kiban(
+        "localgov", "list", "--format", "ndjson", "-q", "寒川", database_url=database_url
+    )
     assert result.returncode == 0, result.stderr
     (samukawa,) = (json.loads(line) for line in result.stdout.splitlines())
     assert samukawa["code"] == "143219"

@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
 
 from kiban.core.tenancy import Tenant
-
-
-def _kiban(database_url: str, data_dir: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    environment = {
-        **os.environ,
-        "KIBAN_DATABASE_URL": database_url,
-        "KIBAN_DATA_DIR": str(data_dir),
-        "PYTHONUTF8": "1",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "kiban", *arguments],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=environment,
-        check=False,
-        timeout=120,
-    )
+from kiban_command import run_kiban
 
 
 def _tenants(engine: Engine) -> int:
@@ -51,7 +31,7 @@ def test_bad_arguments_are_refused_before_touching_the_database(
     tmp_path: Path, arguments: tuple[str, ...], reason: str
 ) -> None:
     database = tmp_path / "db" / "kiban.db"
-    result = _kiban(f"sqlite:///{database}", tmp_path, *arguments)
+    result = run_kiban(*arguments, database_url=f"sqlite:///{database}", data_dir=tmp_path)
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr.startswith("kiban: error: ")
     assert result.stderr.count("\n") == 1
@@ -72,7 +52,7 @@ def test_unknown_or_unfit_codes_are_one_line_and_write_nothing(
     engine: Engine, database_url: str, tmp_path: Path, arguments: tuple[str, ...], reason: str
 ) -> None:
     before = _tenants(engine)
-    result = _kiban(database_url, tmp_path, *arguments)
+    result = run_kiban(*arguments, database_url=database_url, data_dir=tmp_path)
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr.startswith("kiban: error: ")
     assert result.stderr.count("\n") == 1

@@ -12,18 +12,7 @@ import httpx2
 import pytest
 from sqlalchemy import Engine
 
-
-def _kiban(
-    *arguments: str, environment: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "kiban", *arguments],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-        env={**os.environ, **(environment or {})},
-    )
+from kiban_command import run_kiban
 
 
 @pytest.mark.parametrize(
@@ -36,14 +25,14 @@ def _kiban(
     ],
 )
 def test_usage_errors_are_one_line(arguments: list[str], message: str) -> None:
-    result = _kiban(*arguments)
+    result = run_kiban(*arguments)
     assert result.returncode == 2
     assert result.stderr.startswith(message)
     assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_an_unreachable_database_is_one_line() -> None:
-    result = _kiban(
+    result = run_kiban(
         "localgov",
         "list",
         environment={"KIBAN_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"},

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
@@ -13,20 +11,9 @@ from sqlalchemy import Engine, delete, func, select
 
 from kiban.core.identifiers import validate_corporate_number
 from kiban.registry.corporations.models import Corporation
+from kiban_command import run_kiban
 
 VILLAGE = "133078"  # 檜原村: no other test seeds it
-
-
-def _kiban(database_url: str, *arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "kiban", *arguments],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env={**os.environ, "KIBAN_DATABASE_URL": database_url, "PYTHONUTF8": "1"},
-        timeout=120,
-        check=False,
-    )
 
 
 def _count(engine: Engine) -> int:
@@ -38,8 +25,7 @@ def _count(engine: Engine) -> int:
 def village_seeded(engine: Engine, database_url: str) -> Iterator[subprocess.CompletedProcess[str]]:
     """The command commits, so the rows it wrote are deleted again after the test."""
     try:
-        yield _kiban(
-            database_url,
+        yield run_kiban(
             "corp",
             "seed",
             "--municipalities",
@@ -48,6 +34,7 @@ def village_seeded(engine: Engine, database_url: str) -> Iterator[subprocess.Com
             "12",
             "--seed",
             "5",
+            database_url=database_url,
         )
     finally:
         with engine.begin() as connection:
@@ -61,17 +48,19 @@ def test_seed_then_get_and_search(
     assert village_seeded.stdout == ""
     assert "13件の法人を登録しました / wrote 13 corporations" in village_seeded.stderr
 
-    found = _kiban(database_url, "corp", "search", "ひのはら")
+    found = run_kiban("corp", "search", "ひのはら", database_url=database_url)
     assert found.returncode == 0, found.stderr
     rows = [json.loads(line) for line in found.stdout.splitlines()]
     village = next(row for row in rows if row["kind"] == "201")
     assert (village["name"], village["kana"]) == ("檜原村", "ヒノハラムラ")
 
-    shown = _kiban(database_url, "corp", "get", village["number"])
+    shown = run_kiban("corp", "get", village["number"], database_url=database_url)
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout) == village
 
-    everything = _kiban(database_url, "corp", "search", "", "--area", VILLAGE, "--limit", "20")
+    everything = run_kiban(
+        "corp", "search", "", "--area", VILLAGE, "--limit", "20", database_url=database_url
+    )
     numbers = [json.loads(line)["number"] for line in everything.stdout.splitlines()]
     assert len(numbers) == 13
     assert all(validate_corporate_number(number) for number in numbers)
@@ -80,7 +69,7 @@ def test_seed_then_get_and_search(
 def test_get_accepts_the_number_as_people_type_it(
     database_url: str, village_seeded: subprocess.CompletedProcess[str]
 ) -> None:
-    result = _kiban(database_url, "corp", "get", "８０００ ０２０ １３３０７８")
+    result = run_kiban("corp", "get", "８０００ ０２０ １３３０７８", database_url=database_url)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["name"] == "檜原村"
 
@@ -99,7 +88,7 @@ def test_get_accepts_the_number_as_people_type_it(
 def test_get_failures_are_one_line_with_exit_1(
     database_url: str, number: str, message: str
 ) -> None:
-    result = _kiban(database_url, "corp", "get", number)
+    result = run_kiban("corp", "get", number, database_url=database_url)
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.startswith(f"kiban: error: {message}")
@@ -125,7 +114,7 @@ def test_seed_errors_are_one_line_and_write_nothing(
     engine: Engine, database_url: str, arguments: list[str], message: str
 ) -> None:
     before = _count(engine)
-    result = _kiban(database_url, "corp", "seed", *arguments)
+    result = run_kiban("corp", "seed", *arguments, database_url=database_url)
     assert result.returncode == 2
     assert result.stderr.startswith("kiban: error: ")
     assert message in result.stderr
