@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from http.cookies import SimpleCookie
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -24,6 +25,7 @@ from kiban.core import migrations
 from kiban.core.config import Settings
 from kiban.core.database import create_database_engine
 from kiban.core.dependencies import get_session
+from kiban.core.sessions import SESSION_COOKIE, AuthSession, SubjectKind, start_session
 from kiban.registry.addresses.normalizer import AddressNormalizer
 from kiban.registry.addresses.service import build_normalizer
 from kiban.registry.loader import load_postal_registry
@@ -119,5 +121,44 @@ def app(settings: Settings, engine: Engine, db_session: Session) -> FastAPI:
 
 @pytest.fixture
 def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app, raise_server_exceptions=False) as client:
+    # HTTPS, as deployments serve it: the client then sends kiban's Secure cookies back.
+    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as client:
         yield client
+
+
+SignIn = Callable[..., AuthSession]
+
+
+@pytest.fixture
+def sign_in(client: TestClient, db_session: Session, settings: Settings) -> SignIn:
+    """Sign ``client`` in as a subject, as a sign-in page would, without the page.
+
+    ``sign_in(SubjectKind.STAFF, "suzuki", tenant_code="131016", roles=["clerk"])``
+    """
+
+    def start(
+        kind: SubjectKind,
+        subject_id: str,
+        *,
+        tenant_code: str | None = None,
+        roles: Sequence[str] = (),
+        acr: str = "aal2",
+        amr: Sequence[str] = ("pwd", "otp"),
+    ) -> AuthSession:
+        response = Response()
+        auth_session = start_session(
+            db_session,
+            response,
+            kind=kind,
+            subject_id=subject_id,
+            tenant_code=tenant_code,
+            roles=roles,
+            acr=acr,
+            amr=amr,
+            settings=settings,
+        )
+        cookie = SimpleCookie(response.headers["set-cookie"])
+        client.cookies.set(SESSION_COOKIE, cookie[SESSION_COOKIE].value)
+        return auth_session
+
+    return start

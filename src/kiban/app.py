@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from kiban import __version__
 from kiban.core.access import PublicAccess
 from kiban.core.config import Settings, get_settings
+from kiban.core.csrf import CsrfCookieMiddleware
 from kiban.core.database import create_database_engine, session_factory
 from kiban.core.errors import ProblemError, install_problem_handlers
 from kiban.core.logging import configure_logging, get_logger
@@ -72,7 +73,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory(engine)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(CsrfCookieMiddleware, secure=settings.secure_cookies)
+    app.add_middleware(RequestIdMiddleware)  # added last: outermost, so every line has the id
     install_problem_handlers(app)
     _include_routers(app)
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 
 def import_all_models() -> None:
+    import kiban.core.audit
+    import kiban.core.sessions
     import kiban.core.tenancy
+    import kiban.core.throttle
     import kiban.registry.addresses.models
     import kiban.registry.corporations.models
     import kiban.registry.localgov.models

@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from kiban.core.errors import Forbidden
-from kiban.core.tenancy import bind_tenant, tenant_api_key_access
+from kiban.core.tenancy import bind_tenant, tenant_access
 from kiban.residents.codes import Relationship, ResidentStatus, Sex
 from kiban.residents.models import Household, Resident
 from kiban.tenants.service import TenantService
@@ -139,7 +139,7 @@ def test_an_authorised_key_binds_the_request_to_its_tenant(postgresql_session: S
     service = TenantService(postgresql_session)
     service.enable(CHIYODA)
     token = service.create_key(CHIYODA, "tests").token
-    caller = tenant_api_key_access(CHIYODA, _credentials(token), postgresql_session)
+    caller = tenant_access(CHIYODA, _credentials(token), None, postgresql_session)
     assert caller.tenant_code == CHIYODA
     assert _bound_tenant(postgresql_session) == CHIYODA
 
@@ -149,5 +149,5 @@ def test_a_key_of_another_tenant_binds_nothing(postgresql_session: Session) -> N
     service.enable(HACHIOJI)
     token = service.create_key(HACHIOJI, "tests").token
     with pytest.raises(Forbidden):
-        tenant_api_key_access(CHIYODA, _credentials(token), postgresql_session)
+        tenant_access(CHIYODA, _credentials(token), None, postgresql_session)
     assert _bound_tenant(postgresql_session) is None

@@ -6,6 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from conftest import SignIn
+from kiban.core.sessions import SubjectKind
 from kiban.core.tenancy import TenantApiKey, authenticate_token
 from kiban.tenants.service import TenantError, TenantService
 
@@ -84,3 +86,29 @@ def test_a_revoked_key_is_401_and_another_tenants_key_403(
     missing = client.get(path)
     assert missing.status_code == 401
     assert missing.json()["type"].endswith("/unauthorized")
+
+
+def test_staff_act_for_their_own_tenant_only_and_auditors_only_read(
+    client: TestClient, db_session: Session, sign_in: SignIn
+) -> None:
+    service = TenantService(db_session)
+    for code in ("131016", "132012"):
+        service.enable(code)
+    path = "/tenants/131016/residents"
+    birth = {"occurred_on": "2025-01-01"}  # refused before the body matters, or a 422
+
+    sign_in(SubjectKind.STAFF, "suzuki", tenant_code="131016", roles=["auditor"])
+    assert client.get(path, params={"kana": "ヤマダ"}).status_code == 200
+    refused = client.post(f"{path}/births", json=birth)
+    assert refused.status_code == 403
+    assert "clerk" in refused.json()["detail"]
+
+    sign_in(SubjectKind.STAFF, "sato", tenant_code="131016", roles=["clerk"])
+    assert client.post(f"{path}/births", json=birth).status_code == 422  # allowed, bad body
+
+    sign_in(SubjectKind.STAFF, "tanaka", tenant_code="132012", roles=["admin"])
+    assert client.get(path, params={"kana": "ヤマダ"}).status_code == 403
+    assert client.post(f"{path}/births", json=birth).status_code == 403
+
+    sign_in(SubjectKind.RESIDENT, "131016:000000012", tenant_code="131016")
+    assert client.get(path, params={"kana": "ヤマダ"}).status_code == 403

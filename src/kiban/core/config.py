@@ -30,9 +30,26 @@ class Settings(BaseSettings):
     )
     secret_key: str | None = Field(
         default=None,
-        description="Key for keyed hashes of personal numbers; generated into data_dir if unset",
+        description="Key for keyed hashes and for encrypting stored keys; generated if unset",
         repr=False,
     )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The URL people and relying parties reach kiban at: the OpenID issuer",
+        pattern=r"^https?://[^/?#]+$",
+    )
+    secure_cookies: bool = Field(
+        default=True,
+        description="Send cookies over HTTPS only; browsers treat http://127.0.0.1 as secure",
+    )
+    demo_wallet: bool = Field(
+        default=False,
+        description="Offer the demo wallet, which approves card sign-ins for seeded residents",
+    )
+    staff_idle_minutes: int = Field(default=15, ge=1, le=120)
+    staff_absolute_hours: int = Field(default=8, ge=1, le=24)
+    person_idle_minutes: int = Field(default=30, ge=1, le=240)
+    person_absolute_hours: int = Field(default=12, ge=1, le=72)
 
 
 @lru_cache(maxsize=1)

@@ -58,6 +58,9 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         try:
             yield session
             session.commit()
-        except BaseException:
-            session.rollback()
+        except BaseException as error:
+            if getattr(error, "keep_changes", False):
+                session.commit()  # a refusal that must leave its records (kiban.core.errors)
+            else:
+                session.rollback()
             raise

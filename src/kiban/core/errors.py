@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -34,16 +35,31 @@ class Problem(BaseModel):
 
 
 class ProblemError(Exception):
-    """Raised by services and routes; rendered as problem details with a stable ``type``."""
+    """Raised by services and routes; rendered as problem details with a stable ``type``.
+
+    The request's transaction is rolled back, unless ``keep_changes`` is set: a refused
+    sign-in must still leave its audit event and failure count behind, so errors that say
+    "no" to a caller commit what was recorded before they were raised.
+    """
+
+    keep_changes: ClassVar[bool] = False
 
     def __init__(
-        self, status: int, slug: str, title: str, detail: str | None = None, **extensions: Any
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
     ) -> None:
         super().__init__(detail or title)
         self.status = status
         self.slug = slug
         self.title = title
         self.detail = detail
+        self.headers = headers
         self.extensions = extensions
 
 
@@ -60,6 +76,26 @@ class Forbidden(ProblemError):
 class Unauthorized(ProblemError):
     def __init__(self, detail: str) -> None:
         super().__init__(401, "unauthorized", "Authentication required / 認証が必要です", detail)
+
+
+class SignInRequired(ProblemError):
+    """No suitable browser session; a page request is sent to ``/signin`` instead."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(401, SIGN_IN_REQUIRED, "Sign-in required / サインインが必要です", detail)
+
+
+class AuthenticationFailed(ProblemError):
+    """Credentials were presented and refused; the failure's records are kept."""
+
+    keep_changes = True
+
+    def __init__(self, detail: str, *, slug: str = "authentication-failed") -> None:
+        super().__init__(401, slug, "Authentication failed / 認証できませんでした", detail)
+
+
+SIGN_IN_REQUIRED = "sign-in-required"
+SIGN_IN_PATH = "/signin"
 
 
 ProblemPage = Callable[[Request, Problem], Response]
@@ -94,18 +130,31 @@ def _is_page_request(request: Request) -> bool:
     return _accepts_html(request) and not _is_api_path(request)
 
 
-def problem_response(request: Request, problem: Problem) -> Response:
+def sign_in_redirect(request: Request) -> RedirectResponse:
+    """To the sign-in page, which brings the person back to where they were going."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"{SIGN_IN_PATH}?next={quote(target, safe='')}", status_code=303)
+
+
+def problem_response(
+    request: Request, problem: Problem, headers: dict[str, str] | None = None
+) -> Response:
     render_page: ProblemPage | None = getattr(request.app.state, "problem_page", None)
     if render_page is not None and _is_page_request(request):
-        return render_page(request, problem)
+        if problem.type == PROBLEM_TYPE_BASE + SIGN_IN_REQUIRED:
+            return sign_in_redirect(request)
+        page = render_page(request, problem)
+        page.headers.update(headers or {})
+        return page
     body = problem.model_dump(exclude_none=True)
     body.setdefault("instance", request.url.path)
     request_id = getattr(request.state, "request_id", None)
     if request_id:
         body["request_id"] = request_id
-    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
+    all_headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else {}
+    all_headers.update(headers or {})
     return JSONResponse(
-        body, status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+        body, status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE, headers=all_headers
     )
 
 
@@ -118,7 +167,7 @@ def _on_problem(request: Request, exc: Exception) -> Response:
         detail=exc.detail,
         **exc.extensions,
     )
-    return problem_response(request, problem)
+    return problem_response(request, problem, exc.headers)
 
 
 def _on_validation_error(request: Request, exc: Exception) -> Response:

@@ -1,9 +1,11 @@
-"""Tenants and their API keys: who a request acts for.
+"""Tenants, and who may act for one: its API keys and its signed-in staff.
 
 A tenant is a local government enabled in this deployment.  Each tenant holds API keys, like
 GOV.UK Notify's per-service keys: a random secret shown once when it is created, of which
 only the SHA-256 is stored.  A token names its tenant and key, ``kiban_{tenant}_{key}_{secret}``,
 so that it is checked by primary key within its tenant and no table is searched across tenants.
+People act for a tenant as its staff, signed in with a session that names the tenant and the
+staff member's roles (kiban.identity.staff).
 
 Once a request is authorised, its transaction is bound to its tenant; on PostgreSQL the
 ``tenant_isolation`` row-level security policies then refuse every other tenant's rows.
@@ -14,8 +16,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated
 
 from fastapi import Depends, Path
@@ -23,9 +27,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import DateTime, ForeignKey, String, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from kiban.core.access import declare_access
 from kiban.core.database import Base
 from kiban.core.dependencies import DbSession
 from kiban.core.errors import Forbidden, Unauthorized
+from kiban.core.sessions import OptionalSession, SubjectKind
 
 TOKEN_PREFIX = "kiban"
 
@@ -72,12 +78,28 @@ def token_sha256(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+class StaffRole(StrEnum):
+    ADMIN = "admin"  # manages the tenant's staff and settings
+    CLERK = "clerk"  # keeps records and handles cases
+    SUPERVISOR = "supervisor"  # approves what clerks prepare
+    AUDITOR = "auditor"  # reads everything, changes nothing
+
+
 @dataclass(frozen=True, slots=True)
 class TenantCaller:
-    """The tenant a request was authenticated as, and the key it used."""
+    """Who acts for the tenant: one of its API keys, or one of its staff with their roles."""
 
     tenant_code: str
-    key_id: str
+    key_id: str | None = None
+    staff_id: str | None = None
+    roles: frozenset[str] = frozenset()
+
+    @property
+    def actor(self) -> str:
+        """The audit trail's name for the caller."""
+        if self.staff_id is not None:
+            return f"staff:{self.tenant_code}:{self.staff_id}"
+        return f"api-key:{self.tenant_code}:{self.key_id}"
 
 
 def authenticate_token(session: Session, token: str) -> TenantCaller | None:
@@ -115,26 +137,70 @@ _bearer = HTTPBearer(
 )
 
 
-def tenant_api_key_access(
+@declare_access
+def tenant_access(
     tenant_code: Annotated[
         str, Path(pattern=r"^\d{6}$", description="The tenant's 全国地方公共団体コード")
     ],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    auth_session: OptionalSession,
     session: DbSession,
 ) -> TenantCaller:
-    """The tenant named in the path, and only with one of its own API keys.
+    """The tenant named in the path, and only its own API key or its own signed-in staff.
 
-    The key is looked up unbound; the request's transaction is bound to the tenant after.
+    A key is looked up unbound; the request's transaction is bound to the tenant after.
     """
-    if credentials is None:
-        raise Unauthorized("Send a tenant API key as `Authorization: Bearer <token>`.")
-    caller = authenticate_token(session, credentials.credentials)
-    if caller is None:
-        raise Unauthorized("The API key is not valid or has been revoked.")
+    if credentials is not None:
+        caller = authenticate_token(session, credentials.credentials)
+        if caller is None:
+            raise Unauthorized("The API key is not valid or has been revoked.")
+    elif auth_session is not None and auth_session.kind is SubjectKind.STAFF:
+        assert auth_session.tenant_code is not None
+        caller = TenantCaller(
+            tenant_code=auth_session.tenant_code,
+            staff_id=auth_session.subject_id,
+            roles=auth_session.role_set,
+        )
+    elif auth_session is not None:
+        raise Forbidden("Only the tenant's staff may do this. / 職員のみが操作できます。")
+    else:
+        raise Unauthorized(
+            "Send a tenant API key as `Authorization: Bearer <token>`, or sign in as staff."
+        )
     if caller.tenant_code != tenant_code:
-        raise Forbidden(f"This API key belongs to another tenant than {tenant_code}.")
+        raise Forbidden(f"The caller belongs to another tenant than {tenant_code}.")
     bind_tenant(session, tenant_code)
     return caller
 
 
-TenantAccess = Annotated[TenantCaller, Depends(tenant_api_key_access)]
+TenantAccess = Annotated[TenantCaller, Depends(tenant_access)]
+
+
+def require_roles(
+    *roles: StaffRole, api_keys: bool = True
+) -> Callable[[TenantCaller], TenantCaller]:
+    """A dependency: the tenant's caller, if they hold one of ``roles``.
+
+    An API key is a system integration of the tenant's own; ``api_keys`` says whether the
+    route serves integrations at all.
+    """
+    allowed = frozenset(roles)
+
+    def check(caller: TenantAccess) -> TenantCaller:
+        if caller.staff_id is None:
+            if not api_keys:
+                raise Forbidden("API keys cannot do this; a staff member must sign in.")
+            return caller
+        if not caller.roles & allowed:
+            names = ", ".join(sorted(role.value for role in allowed))
+            raise Forbidden(f"This needs one of the roles: {names}. / 権限がありません。")
+        return caller
+
+    return declare_access(check)
+
+
+RecordKeeper = Annotated[
+    TenantCaller,
+    Depends(require_roles(StaffRole.ADMIN, StaffRole.CLERK, StaffRole.SUPERVISOR)),
+]
+"""Who may change a tenant's records: every staff role but the auditor's, and API keys."""

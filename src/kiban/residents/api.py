@@ -1,8 +1,9 @@
 """HTTP API of resident records: each tenant reads and changes its own residents only.
 
-Every route needs one of the tenant's API keys (``TenantAccess``); a key of another tenant
-is refused with 403 before anything is read.  Search criteria travel in the query string,
-which the request log does not record.
+Every route needs one of the tenant's API keys or its signed-in staff (``TenantAccess``); a
+key or staff member of another tenant is refused with 403 before anything is read, and an
+auditor may read but not record movements (``RecordKeeper``).  Search criteria travel in the
+query string, which the request log does not record.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from fastapi import APIRouter, Path, Query, Request, status
 from kiban.core.crypto import PersonalNumberHasher, personal_number_hasher
 from kiban.core.dependencies import DbSession
 from kiban.core.errors import ProblemError
-from kiban.core.tenancy import TenantAccess
+from kiban.core.tenancy import RecordKeeper, TenantAccess
 from kiban.residents.codes import Relationship, ResidentStatus
 from kiban.residents.models import Household, Resident
 from kiban.residents.schemas import (
@@ -172,7 +173,7 @@ def get_household(
     "/residents/births", response_model=ResidentDetail, status_code=status.HTTP_201_CREATED
 )
 def register_birth(
-    caller: TenantAccess, notification: BirthIn, request: Request, session: DbSession
+    caller: RecordKeeper, notification: BirthIn, request: Request, session: DbSession
 ) -> ResidentDetail:
     """出生届: record a birth."""
     service = _service(request, session, caller.tenant_code)
@@ -183,7 +184,7 @@ def register_birth(
     "/residents/moving-ins", response_model=ResidentDetail, status_code=status.HTTP_201_CREATED
 )
 def register_moving_in(
-    caller: TenantAccess, notification: MovingInIn, request: Request, session: DbSession
+    caller: RecordKeeper, notification: MovingInIn, request: Request, session: DbSession
 ) -> ResidentDetail:
     """転入届: record a person moving in from another municipality."""
     service = _service(request, session, caller.tenant_code)
@@ -196,7 +197,7 @@ def register_moving_in(
     status_code=status.HTTP_201_CREATED,
 )
 def relocate(
-    caller: TenantAccess,
+    caller: RecordKeeper,
     addressee_number: AddresseeNumberPath,
     notification: RelocationIn,
     request: Request,
@@ -213,7 +214,7 @@ def relocate(
     status_code=status.HTTP_201_CREATED,
 )
 def move_out(
-    caller: TenantAccess,
+    caller: RecordKeeper,
     addressee_number: AddresseeNumberPath,
     notification: MovingOutIn,
     request: Request,
@@ -230,7 +231,7 @@ def move_out(
     status_code=status.HTTP_201_CREATED,
 )
 def record_death(
-    caller: TenantAccess,
+    caller: RecordKeeper,
     addressee_number: AddresseeNumberPath,
     notification: DeathIn,
     request: Request,

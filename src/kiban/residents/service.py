@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from kiban.core.crypto import PersonalNumberHasher
 from kiban.core.errors import NotFound, ProblemError
+from kiban.core.events import publish
 from kiban.core.identifiers import (
     addressee_number_check_digit,
     random_personal_number,
@@ -26,6 +27,7 @@ from kiban.core.identifiers import (
 )
 from kiban.registry.localgov.derive import LocalGovernmentKind
 from kiban.residents.codes import MovementKind, Relationship, ResidentStatus
+from kiban.residents.events import ResidentAddressChanged, ResidentRemoved
 from kiban.residents.models import Household, Resident, ResidentMovement
 from kiban.residents.repository import ResidentRepository
 from kiban.residents.schemas import (
@@ -207,7 +209,12 @@ class ResidentService:
             notification.notified_on,
             notification.address,
         )
-        return self._flushed(resident)
+        self._flushed(resident)
+        publish(
+            self.session,
+            ResidentAddressChanged(self.tenant_code, addressee_number, notification.occurred_on),
+        )
+        return resident
 
     def move_out(self, addressee_number: str, notification: MovingOutIn) -> Resident:
         """転出: the record is kept, no longer current, with the destination in the history."""
@@ -226,7 +233,14 @@ class ResidentService:
             notification.notified_on,
             notification.destination,
         )
-        return self._flushed(resident)
+        self._flushed(resident)
+        publish(
+            self.session,
+            ResidentRemoved(
+                self.tenant_code, addressee_number, "moved_out", notification.occurred_on
+            ),
+        )
+        return resident
 
     def record_death(self, addressee_number: str, notification: DeathIn) -> Resident:
         """死亡: the record is kept, no longer current."""
@@ -239,7 +253,12 @@ class ResidentService:
         self._record(
             resident, MovementKind.DEATH, notification.occurred_on, notification.notified_on, None
         )
-        return self._flushed(resident)
+        self._flushed(resident)
+        publish(
+            self.session,
+            ResidentRemoved(self.tenant_code, addressee_number, "died", notification.occurred_on),
+        )
+        return resident
 
     # Checks -----------------------------------------------------------------------------
 

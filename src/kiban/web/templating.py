@@ -8,6 +8,8 @@ from pathlib import Path
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from kiban.core.csrf import csrf_field
+
 WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"
 
@@ -27,6 +29,7 @@ def postal_code(digits: str) -> str:
 
 
 templates.env.filters["postal_code"] = postal_code
+templates.env.globals["csrf_field"] = csrf_field
 
 
 def _is_control(character: str) -> bool:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from kiban.migrations.append_only import allow_changes, forbid_changes
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -152,32 +154,13 @@ def upgrade() -> None:
             "tenant_code", "addressee_number", "sequence", name=op.f("pk_resident_movements")
         ),
     )
-    _forbid_changes_to_movements()
-
-
-def _forbid_changes_to_movements() -> None:
-    """History is append-only in the database too, whatever code runs against it."""
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            "CREATE FUNCTION resident_movements_immutable() RETURNS trigger"
-            f" LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '{_IMMUTABLE}'; END $$"
-        )
-        op.execute(
-            "CREATE TRIGGER resident_movements_immutable BEFORE UPDATE OR DELETE"
-            " ON resident_movements FOR EACH ROW EXECUTE FUNCTION resident_movements_immutable()"
-        )
-        return
-    for action in ("UPDATE", "DELETE"):
-        op.execute(
-            f"CREATE TRIGGER resident_movements_no_{action.lower()} BEFORE {action}"
-            f" ON resident_movements BEGIN SELECT RAISE(ABORT, '{_IMMUTABLE}'); END"
-        )
+    # History is append-only in the database too, whatever code runs against it.
+    forbid_changes("resident_movements", _IMMUTABLE)
 
 
 def downgrade() -> None:
+    allow_changes("resident_movements")
     op.drop_table("resident_movements")
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP FUNCTION resident_movements_immutable()")
     for index in (
         "uq_residents_resident_record_code",
         "uq_residents_personal_number_hash",

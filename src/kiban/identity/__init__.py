@@ -1,0 +1,2 @@
+"""Identity: the certificate authority, card sign-in, the OpenID Connect provider, business
+IDs and staff accounts."""
