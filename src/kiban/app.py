@@ -18,6 +18,7 @@ from kiban.core.database import create_database_engine, session_factory
 from kiban.core.errors import ProblemError, install_problem_handlers
 from kiban.core.logging import configure_logging, get_logger
 from kiban.core.middleware import RequestIdMiddleware
+from kiban.core.security_headers import SecurityHeadersMiddleware
 
 log = get_logger(__name__)
 
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.session_factory = session_factory(engine)
     app.add_middleware(CsrfCookieMiddleware, secure=settings.secure_cookies)
+    app.add_middleware(SecurityHeadersMiddleware, https=settings.public_url.startswith("https://"))
     app.add_middleware(RequestIdMiddleware)  # added last: outermost, so every line has the id
     install_problem_handlers(app)
     _include_routers(app)

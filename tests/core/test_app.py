@@ -59,3 +59,16 @@ def test_every_route_declares_who_may_call_it(app: FastAPI) -> None:
         & ACCESS_DECLARATIONS
     ]
     assert undeclared == []
+
+
+def test_pages_carry_security_headers_and_are_not_cached(client: TestClient) -> None:
+    page = client.get("/")
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["cache-control"] == "no-store"
+    stylesheet = client.get("/static/kiban.css")
+    assert stylesheet.status_code == 200
+    assert stylesheet.headers.get("cache-control") != "no-store"
