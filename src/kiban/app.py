@@ -24,6 +24,8 @@ log = get_logger(__name__)
 
 
 def _include_routers(app: FastAPI) -> None:
+    from kiban.identity.business.pages import router as business_pages_router
+    from kiban.identity.staff.pages import router as staff_pages_router
     from kiban.registry.addresses.api import router as addresses_router
     from kiban.registry.addresses.pages import router as address_pages_router
     from kiban.registry.corporations.api import router as corporations_router
@@ -37,6 +39,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(corporations_router)
     app.include_router(localgov_router)
     app.include_router(residents_router)
+    app.include_router(staff_pages_router)
+    app.include_router(business_pages_router)
     app.include_router(localgov_pages_router)
     install_pages(app)  # the home page, /static and HTML error pages
 

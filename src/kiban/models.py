@@ -8,6 +8,8 @@ def import_all_models() -> None:
     import kiban.core.sessions
     import kiban.core.tenancy
     import kiban.core.throttle
+    import kiban.identity.business.models
+    import kiban.identity.staff.models
     import kiban.registry.addresses.models
     import kiban.registry.corporations.models
     import kiban.registry.localgov.models

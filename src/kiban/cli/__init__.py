@@ -20,13 +20,26 @@ app = typer.Typer(
 
 def _register_commands() -> None:
     # Imported here so that `kiban --help` stays fast and each domain owns its commands.
-    from kiban.cli import address, corporations, db, ids, localgov, seed, serve, tenant
+    from kiban.cli import (
+        address,
+        business,
+        corporations,
+        db,
+        ids,
+        localgov,
+        seed,
+        serve,
+        staff,
+        tenant,
+    )
 
     app.add_typer(address.app, name="address")
+    app.add_typer(business.app, name="business")
     app.add_typer(corporations.app, name="corp")
     app.add_typer(db.app, name="db")
     app.add_typer(ids.app, name="id")
     app.add_typer(localgov.app, name="localgov")
+    app.add_typer(staff.app, name="staff")
     app.add_typer(tenant.app, name="tenant")
     app.command("seed")(seed.seed)
     app.command("serve")(serve.serve)

@@ -191,6 +191,16 @@ def current_session(request: Request, db: DbSession) -> AuthSession | None:
 OptionalSession = Annotated[AuthSession | None, Depends(current_session)]
 
 
+def local_next(next_path: str | None, default: str = "/") -> str:
+    """``next`` when it is a path on this site (one leading slash), else ``default``.
+
+    Sign-in pages send people back to ``next``; anything else would be an open redirect.
+    """
+    if next_path and next_path.startswith("/") and not next_path.startswith(("//", "/\\")):
+        return next_path
+    return default
+
+
 def _require(auth_session: AuthSession | None, *kinds: SubjectKind) -> AuthSession:
     if auth_session is None or auth_session.kind not in kinds:
         who = " or ".join(kind.value for kind in kinds)

@@ -1,0 +1,1 @@
+"""Per-tenant staff accounts with roles, password and TOTP."""
