@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from http.cookies import SimpleCookie
 from pathlib import Path
 
@@ -49,8 +50,8 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'kiban.db'}"
 
 
-@pytest.fixture(scope="session")
-def postgresql_url() -> Iterator[str]:
+@contextmanager
+def _throw_away_postgresql_database() -> Iterator[str]:
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     name = f"kiban_test_{uuid.uuid4().hex[:12]}"
     with admin.connect() as connection:
@@ -61,6 +62,12 @@ def postgresql_url() -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> Iterator[str]:
+    with _throw_away_postgresql_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -75,6 +82,24 @@ def engine(database_url: str) -> Iterator[Engine]:
     _prepare(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def private_engine(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """A database of the module's own, on the same backend, migrated and with the registry.
+
+    For tests whose data must be committed — a live server, a command in another process —
+    so that it never leaks into the shared database other tests count rows in.
+    """
+    with ExitStack() as stack:
+        if make_url(database_url).get_backend_name() == "postgresql":
+            url = stack.enter_context(_throw_away_postgresql_database())
+        else:
+            url = f"sqlite:///{tmp_path_factory.mktemp('private-db') / 'kiban.db'}"
+        engine = create_database_engine(url)
+        stack.callback(engine.dispose)
+        _prepare(engine)
+        yield engine
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,10 @@ log = get_logger(__name__)
 
 
 def _include_routers(app: FastAPI) -> None:
+    from kiban.demo.relying_party import router as demo_relying_party_router
     from kiban.identity.business.pages import router as business_pages_router
+    from kiban.identity.oidc.api import router as oidc_router
+    from kiban.identity.oidc.pages import router as oidc_pages_router
     from kiban.identity.staff.pages import router as staff_pages_router
     from kiban.registry.addresses.api import router as addresses_router
     from kiban.registry.addresses.pages import router as address_pages_router
@@ -39,6 +42,9 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(corporations_router)
     app.include_router(localgov_router)
     app.include_router(residents_router)
+    app.include_router(oidc_router)
+    app.include_router(oidc_pages_router)
+    app.include_router(demo_relying_party_router)
     app.include_router(staff_pages_router)
     app.include_router(business_pages_router)
     app.include_router(localgov_pages_router)

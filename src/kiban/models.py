@@ -9,6 +9,7 @@ def import_all_models() -> None:
     import kiban.core.tenancy
     import kiban.core.throttle
     import kiban.identity.business.models
+    import kiban.identity.oidc.models
     import kiban.identity.staff.models
     import kiban.registry.addresses.models
     import kiban.registry.corporations.models

@@ -27,6 +27,7 @@ def _register_commands() -> None:
         db,
         ids,
         localgov,
+        oidc,
         seed,
         serve,
         staff,
@@ -39,6 +40,7 @@ def _register_commands() -> None:
     app.add_typer(db.app, name="db")
     app.add_typer(ids.app, name="id")
     app.add_typer(localgov.app, name="localgov")
+    app.add_typer(oidc.app, name="oidc")
     app.add_typer(staff.app, name="staff")
     app.add_typer(tenant.app, name="tenant")
     app.command("seed")(seed.seed)

@@ -1,0 +1,1 @@
+"""Clearly marked demonstration pieces that are not part of the infrastructure itself."""

@@ -1,0 +1,1 @@
+"""The OpenID Connect provider through which relying parties sign people in."""

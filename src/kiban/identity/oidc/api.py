@@ -1,0 +1,188 @@
+"""The provider's machine endpoints: discovery, JWKS, token and userinfo.
+
+The token and userinfo endpoints answer errors in OAuth's format (``kiban.identity.oidc.errors``);
+their access dependencies authenticate the caller and hand the route either the caller or the
+error to answer with, so that not even a refusal is turned into problem details.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Header, Request
+from fastapi.responses import JSONResponse
+
+from kiban.core.access import PublicAccess, declare_access
+from kiban.core.config import Settings
+from kiban.core.dependencies import DbSession
+from kiban.core.throttle import RateLimited, client_ip, throttle
+from kiban.identity.oidc.client_auth import ClientAuthenticator
+from kiban.identity.oidc.clients import CLIENT_ASSERTION_ALGORITHMS
+from kiban.identity.oidc.endpoints import (
+    DISCOVERY_PATH,
+    JWKS_PATH,
+    TOKEN_PATH,
+    USERINFO_PATH,
+    Endpoints,
+)
+from kiban.identity.oidc.errors import NO_STORE, OAuthError, invalid_request
+from kiban.identity.oidc.keys import ALGORITHM, SigningKeys
+from kiban.identity.oidc.models import OidcClient
+from kiban.identity.oidc.repository import OidcRepository
+from kiban.identity.oidc.scopes import CLAIM_SCOPES, SUPPORTED_SCOPES
+from kiban.identity.oidc.tokens import TokenService
+
+router = APIRouter(tags=["openid-connect"])
+
+
+@dataclass(frozen=True, slots=True)
+class TokenEndpointLimits:
+    """Attempts per window at the token endpoint; a deployment may raise them on app.state."""
+
+    per_client: int = 5000
+    per_ip: int = 5000
+    window: timedelta = timedelta(seconds=10)
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _limits(request: Request) -> TokenEndpointLimits:
+    limits = getattr(request.app.state, "oidc_token_limits", None)
+    return limits if isinstance(limits, TokenEndpointLimits) else TokenEndpointLimits()
+
+
+@declare_access
+def oauth_client_access(
+    request: Request,
+    db: DbSession,
+    authorization: Annotated[str | None, Header()] = None,
+    client_id: Annotated[str | None, Form()] = None,
+    client_assertion_type: Annotated[str | None, Form()] = None,
+    client_assertion: Annotated[str | None, Form()] = None,
+) -> OidcClient | OAuthError:
+    """A relying party authenticated with client_secret_basic or private_key_jwt."""
+    limits = _limits(request)
+    try:
+        throttle(
+            db, f"oidc-token:ip:{client_ip(request)}", limit=limits.per_ip, window=limits.window
+        )
+        endpoints = Endpoints.of(_settings(request))
+        client = ClientAuthenticator(
+            OidcRepository(db), issuer=endpoints.issuer, token_endpoint=endpoints.token
+        ).authenticate(authorization, client_id, client_assertion_type, client_assertion)
+        throttle(
+            db,
+            f"oidc-token:client:{client.client_id}",
+            limit=limits.per_client,
+            window=limits.window,
+        )
+    except OAuthError as error:
+        return error
+    except RateLimited as error:
+        return OAuthError(
+            "invalid_request", "too many token requests", status=429, headers=error.headers
+        )
+    return client
+
+
+@declare_access
+def bearer_token_access(
+    authorization: Annotated[str | None, Header()] = None,
+) -> str | None:
+    """A relying party holding an access token (RFC 6750); the token is checked by the route."""
+    if authorization and authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip()
+    return None
+
+
+TokenClient = Annotated[OidcClient | OAuthError, Depends(oauth_client_access)]
+BearerToken = Annotated[str | None, Depends(bearer_token_access)]
+
+
+@router.get(DISCOVERY_PATH, dependencies=[PublicAccess])
+def discovery(request: Request) -> dict[str, Any]:
+    """OpenID Provider metadata (OpenID Connect Discovery 1.0)."""
+    endpoints = Endpoints.of(_settings(request))
+    return {
+        "issuer": endpoints.issuer,
+        "authorization_endpoint": endpoints.authorization,
+        "token_endpoint": endpoints.token,
+        "userinfo_endpoint": endpoints.userinfo,
+        "jwks_uri": endpoints.jwks,
+        "end_session_endpoint": endpoints.end_session,
+        "scopes_supported": list(SUPPORTED_SCOPES),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": [ALGORITHM],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": list(CLIENT_ASSERTION_ALGORITHMS),
+        "code_challenge_methods_supported": ["S256"],
+        "acr_values_supported": ["aal3", "aal2"],
+        "claims_supported": sorted(
+            {"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash"}
+            | {claim for info in CLAIM_SCOPES.values() for claim in info.claims}
+        ),
+        "claims_locales_supported": ["ja"],
+        "ui_locales_supported": ["ja", "en"],
+        "authorization_response_iss_parameter_supported": True,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+    }
+
+
+@router.get(JWKS_PATH, dependencies=[PublicAccess])
+def jwks(request: Request, db: DbSession) -> JSONResponse:
+    """The public keys that verify ID tokens, retired ones included while tokens may use them."""
+    keys = SigningKeys(db, _settings(request)).jwks()
+    return JSONResponse(keys, headers={"Cache-Control": "public, max-age=300"})
+
+
+@router.post(TOKEN_PATH)
+def token(
+    request: Request,
+    db: DbSession,
+    client: TokenClient,
+    grant_type: Annotated[str | None, Form()] = None,
+    code: Annotated[str | None, Form()] = None,
+    redirect_uri: Annotated[str | None, Form()] = None,
+    code_verifier: Annotated[str | None, Form()] = None,
+    refresh_token: Annotated[str | None, Form()] = None,
+    scope: Annotated[str | None, Form()] = None,
+) -> JSONResponse:
+    """Exchange an authorization code, or a refresh token, for tokens (RFC 6749 §4.1.3, §6)."""
+    try:
+        if isinstance(client, OAuthError):
+            raise client
+        service = TokenService(db, _settings(request))
+        if grant_type == "authorization_code":
+            issued = service.exchange_code(client, code, redirect_uri, code_verifier)
+        elif grant_type == "refresh_token":
+            issued = service.refresh(client, refresh_token, scope)
+        elif grant_type:
+            raise OAuthError("unsupported_grant_type", f"{grant_type} is not supported")
+        else:
+            raise invalid_request("grant_type is required")
+    except OAuthError as error:
+        # Answered, not raised: what the refusal revoked and audited is committed.
+        return error.response()
+    return JSONResponse(issued.as_json(), headers=NO_STORE)
+
+
+# OpenID Connect Core §5.3.1 lets a client use either method; one route each keeps their
+# OpenAPI operation ids apart.
+@router.get(USERINFO_PATH)
+@router.post(USERINFO_PATH)
+def userinfo(request: Request, db: DbSession, access_token: BearerToken) -> JSONResponse:
+    """The claims the person agreed to release to the relying party holding the token."""
+    try:
+        claims = TokenService(db, _settings(request)).userinfo(access_token)
+    except OAuthError as error:
+        return error.response()
+    return JSONResponse(claims, headers=NO_STORE)

@@ -1,0 +1,234 @@
+"""The token endpoint's grants and the userinfo endpoint.
+
+Access and refresh tokens are opaque random strings stored as their SHA-256: a relying party
+cannot read anything from them, and revoking one is one update.  Every token belongs to a grant,
+the family of one sign-in; a replayed authorization code or a refresh token used twice revokes
+its whole family (OAuth 2.0 Security BCP, §4.13 and §4.14).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from joserfc import jwt
+from sqlalchemy.orm import Session
+
+from kiban.core.audit import AuditOutcome, record_audit
+from kiban.core.config import Settings
+from kiban.identity.oidc.authorization import code_sha256, s256
+from kiban.identity.oidc.endpoints import Endpoints
+from kiban.identity.oidc.errors import OAuthError, invalid_grant, invalid_request, invalid_token
+from kiban.identity.oidc.keys import ALGORITHM, ID_TOKEN_LIFETIME, SigningKeys
+from kiban.identity.oidc.models import OidcClient, OidcGrant, OidcToken
+from kiban.identity.oidc.repository import OidcRepository
+from kiban.identity.oidc.subjects import Subjects, SubjectUnavailable
+
+ACCESS_TOKEN_LIFETIME = timedelta(minutes=10)
+REFRESH_TOKEN_LIFETIME = timedelta(days=14)
+_VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")  # RFC 7636 §4.1
+
+
+def token_sha256(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", errors="replace")).hexdigest()
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _half_hash(value: str) -> str:
+    """``at_hash``: the left half of the SHA-256 of the access token, base64url (ES256)."""
+    digest = hashlib.sha256(value.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class TokenResponse:
+    access_token: str
+    refresh_token: str
+    id_token: str
+    scope: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "access_token": self.access_token,
+            "token_type": "Bearer",
+            "expires_in": int(ACCESS_TOKEN_LIFETIME.total_seconds()),
+            "refresh_token": self.refresh_token,
+            "id_token": self.id_token,
+            "scope": self.scope,
+        }
+
+
+class TokenService:
+    def __init__(self, session: Session, settings: Settings) -> None:
+        self.session = session
+        self.settings = settings
+        self.repository = OidcRepository(session)
+        self.issuer = Endpoints.of(settings).issuer
+
+    # Grants -----------------------------------------------------------------------------
+
+    def exchange_code(
+        self,
+        client: OidcClient,
+        code: str | None,
+        redirect_uri: str | None,
+        code_verifier: str | None,
+        now: datetime | None = None,
+    ) -> TokenResponse:
+        now = now or datetime.now(UTC)
+        if not code or not redirect_uri or not code_verifier:
+            raise invalid_request("code, redirect_uri and code_verifier are required")
+        digest = code_sha256(code)
+        found = self.repository.code(digest)
+        if found is None or found.client_id != client.client_id:
+            raise invalid_grant("unknown authorization code")
+        if found.used_at is not None or not self.repository.use_code(digest, now):
+            # A replay: whoever holds the code may have stolen it, so nothing from it survives.
+            self.repository.revoke_grants_of_code(digest, now)
+            self._audit_failure(client, found.subject, "code_reused", now)
+            raise invalid_grant("the authorization code was already used; its tokens are revoked")
+        if _utc(found.expires_at) <= now:
+            raise invalid_grant("the authorization code has expired")
+        if redirect_uri != found.redirect_uri:
+            raise invalid_grant("redirect_uri does not match the authorization request")
+        if not _VERIFIER.match(code_verifier) or s256(code_verifier) != found.code_challenge:
+            raise invalid_grant("the PKCE code_verifier does not match the code_challenge")
+        grant = OidcGrant(
+            grant_id=secrets.token_hex(16),
+            client_id=client.client_id,
+            subject=found.subject,
+            sub=found.sub,
+            scope=found.scope,
+            acr=found.acr,
+            amr=found.amr,
+            auth_time=found.auth_time,
+            code_sha256=digest,
+            created_at=now,
+        )
+        self.repository.add(grant)
+        return self._issue(grant, found.scope, found.nonce, now)
+
+    def refresh(
+        self,
+        client: OidcClient,
+        refresh_token: str | None,
+        scope: str | None,
+        now: datetime | None = None,
+    ) -> TokenResponse:
+        now = now or datetime.now(UTC)
+        if not refresh_token:
+            raise invalid_request("refresh_token is required")
+        digest = token_sha256(refresh_token)
+        found = self.repository.token(digest)
+        if found is None or found[0].kind != "refresh" or found[1].client_id != client.client_id:
+            raise invalid_grant("unknown refresh token")
+        token, grant = found
+        if grant.revoked_at is not None:
+            raise invalid_grant("the refresh token has been revoked")
+        if token.used_at is not None or not self.repository.use_token(digest, now):
+            # Rotation means a refresh token is used once: a second use is a stolen copy.
+            self.repository.revoke_grant(grant.grant_id, now)
+            self._audit_failure(client, grant.subject, "refresh_token_reused", now)
+            raise invalid_grant("the refresh token was already used; its family is revoked")
+        if _utc(token.expires_at) <= now:
+            raise invalid_grant("the refresh token has expired")
+        granted = grant.scope.split()
+        if scope is not None:
+            narrower = scope.split()
+            if not set(narrower) <= set(granted):
+                raise OAuthError("invalid_scope", "a refresh cannot widen the granted scope")
+            granted = [name for name in granted if name in narrower]
+        return self._issue(grant, " ".join(granted), None, now)
+
+    def _issue(
+        self, grant: OidcGrant, scope: str, nonce: str | None, now: datetime
+    ) -> TokenResponse:
+        access_token = secrets.token_urlsafe(32)
+        refresh_token = secrets.token_urlsafe(32)
+        self.repository.add(
+            OidcToken(
+                token_sha256=token_sha256(access_token),
+                grant_id=grant.grant_id,
+                kind="access",
+                created_at=now,
+                expires_at=now + ACCESS_TOKEN_LIFETIME,
+            ),
+            OidcToken(
+                token_sha256=token_sha256(refresh_token),
+                grant_id=grant.grant_id,
+                kind="refresh",
+                created_at=now,
+                expires_at=now + REFRESH_TOKEN_LIFETIME,
+            ),
+        )
+        record_audit(
+            self.session,
+            "oidc.token",
+            AuditOutcome.SUCCESS,
+            actor=grant.client_id,
+            subject=grant.subject,
+            details={"client_id": grant.client_id, "grant_id": grant.grant_id, "scope": scope},
+            now=now,
+        )
+        id_token = self.id_token(grant, nonce, access_token, now)
+        return TokenResponse(access_token, refresh_token, id_token, scope)
+
+    def id_token(
+        self, grant: OidcGrant, nonce: str | None, access_token: str, now: datetime
+    ) -> str:
+        signer = SigningKeys(self.session, self.settings).signer()
+        issued_at = int(now.timestamp())
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "sub": grant.sub,
+            "aud": grant.client_id,
+            "azp": grant.client_id,
+            "iat": issued_at,
+            "exp": issued_at + int(ID_TOKEN_LIFETIME.total_seconds()),
+            "auth_time": int(_utc(grant.auth_time).timestamp()),
+            "acr": grant.acr,
+            "amr": grant.amr.split(),
+            "at_hash": _half_hash(access_token),
+        }
+        if nonce is not None:
+            claims["nonce"] = nonce
+        return jwt.encode({"alg": ALGORITHM, "kid": signer.kid}, claims, signer, [ALGORITHM])
+
+    def _audit_failure(self, client: OidcClient, subject: str, reason: str, now: datetime) -> None:
+        record_audit(
+            self.session,
+            "oidc.token",
+            AuditOutcome.FAILURE,
+            actor=client.client_id,
+            subject=subject,
+            details={"client_id": client.client_id, "reason": reason},
+            now=now,
+        )
+
+    # Userinfo ---------------------------------------------------------------------------
+
+    def userinfo(self, access_token: str | None, now: datetime | None = None) -> dict[str, Any]:
+        now = now or datetime.now(UTC)
+        if not access_token:
+            raise invalid_token("send the access token as Authorization: Bearer")
+        found = self.repository.token(token_sha256(access_token))
+        if found is None or found[0].kind != "access":
+            raise invalid_token("unknown access token")
+        token, grant = found
+        if grant.revoked_at is not None:
+            raise invalid_token("the access token has been revoked")
+        if _utc(token.expires_at) <= now:
+            raise invalid_token("the access token has expired")
+        try:
+            claims = Subjects(self.session, self.settings).claims(grant.subject, grant.scope)
+        except SubjectUnavailable as error:
+            raise invalid_token(str(error)) from None
+        return {"sub": grant.sub, **{name: value for name, value in claims.items() if value}}
