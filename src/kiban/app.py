@@ -26,6 +26,9 @@ log = get_logger(__name__)
 def _include_routers(app: FastAPI) -> None:
     from kiban.demo.relying_party import router as demo_relying_party_router
     from kiban.identity.business.pages import router as business_pages_router
+    from kiban.identity.ca.api import router as ca_router
+    from kiban.identity.card.api import router as card_router
+    from kiban.identity.card.pages import router as card_pages_router
     from kiban.identity.oidc.api import router as oidc_router
     from kiban.identity.oidc.pages import router as oidc_pages_router
     from kiban.identity.staff.pages import router as staff_pages_router
@@ -42,6 +45,9 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(corporations_router)
     app.include_router(localgov_router)
     app.include_router(residents_router)
+    app.include_router(ca_router)
+    app.include_router(card_router)
+    app.include_router(card_pages_router)
     app.include_router(oidc_router)
     app.include_router(oidc_pages_router)
     app.include_router(demo_relying_party_router)

@@ -9,6 +9,8 @@ def import_all_models() -> None:
     import kiban.core.tenancy
     import kiban.core.throttle
     import kiban.identity.business.models
+    import kiban.identity.ca.models
+    import kiban.identity.card.models
     import kiban.identity.oidc.models
     import kiban.identity.staff.models
     import kiban.registry.addresses.models

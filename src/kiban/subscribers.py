@@ -6,6 +6,15 @@ one-way dependencies meet.
 
 from __future__ import annotations
 
+from kiban.core.events import subscribe
+
 
 def wire() -> None:
     """Subscribe every handler; called once, on the first event published."""
+    from kiban.identity.card import lifecycle
+    from kiban.residents.events import ResidentAddressChanged, ResidentRemoved
+
+    # A card's certificates end with the record they were issued on; the signing
+    # certificate, which carries the address, also ends when the address changes.
+    subscribe(ResidentRemoved, lifecycle.on_resident_removed)
+    subscribe(ResidentAddressChanged, lifecycle.on_resident_address_changed)

@@ -23,6 +23,8 @@ def _register_commands() -> None:
     from kiban.cli import (
         address,
         business,
+        ca,
+        card,
         corporations,
         db,
         ids,
@@ -36,6 +38,8 @@ def _register_commands() -> None:
 
     app.add_typer(address.app, name="address")
     app.add_typer(business.app, name="business")
+    app.add_typer(ca.app, name="ca")
+    app.add_typer(card.app, name="card")
     app.add_typer(corporations.app, name="corp")
     app.add_typer(db.app, name="db")
     app.add_typer(ids.app, name="id")

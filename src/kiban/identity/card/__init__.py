@@ -1,0 +1,1 @@
+"""The virtual card (a key pair and its certificates) and cross-device card sign-in."""
