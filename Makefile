@@ -24,7 +24,7 @@ run: $(VENV)/.installed-run
 	@mkdir -p var
 	$(KIBAN) db upgrade
 	$(KIBAN) seed --demo
-	$(KIBAN) serve
+	KIBAN_DEMO_WALLET=true $(KIBAN) serve
 
 ## make test: install with test extras, then lint, type-check and run every test on SQLite and PostgreSQL
 test: $(VENV)/.installed-test browser-deps lint typecheck pytest

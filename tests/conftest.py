@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI, Response
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -30,6 +31,16 @@ from kiban.core.sessions import SESSION_COOKIE, AuthSession, SubjectKind, start_
 from kiban.registry.addresses.normalizer import AddressNormalizer
 from kiban.registry.addresses.service import build_normalizer
 from kiban.registry.loader import load_postal_registry
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 # The server database used to create a throw-away database for each run.
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -187,3 +198,17 @@ def sign_in(client: TestClient, db_session: Session, settings: Settings) -> Sign
         return auth_session
 
     return start
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    # A missing browser fails rather than skips: `make test` installs it, and a skipped
+    # end-to-end suite would pass unnoticed.
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is not installed: run `make browser-deps`")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()

@@ -7,33 +7,17 @@ without it; axe-core (vendored under ``vendor/``, for tests only) needs it to ch
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import Engine
 
+from accessibility import AXE, wcag_violations
 from kiban.app import create_app
 from kiban.core.config import Settings
 from kiban.registry.addresses.normalizer import AddressNormalizer
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
-WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+from live_server import listen, serving
 
 # The pages run against the migrated SQLite test database only: what is checked here is the
 # browser's view, which does not depend on the database.
@@ -56,35 +40,9 @@ def live_server(
     )
     app = create_app(settings, engine)
     app.state.address_normalizer = address_normalizer
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    # The engine belongs to the test session, so the app's shutdown must not dispose of it.
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    listener.close()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    # A missing browser fails rather than skips: `make test` installs it, and a skipped
-    # end-to-end suite would pass unnoticed.
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is not installed: run `make browser-deps`")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
+    listener, url = listen()
+    with serving(app, listener):
+        yield url
 
 
 @pytest.fixture
@@ -188,15 +146,4 @@ def test_an_error_is_shown_at_its_field(page: Page) -> None:
 )
 def test_no_wcag_21_aa_violations(axe_page: Page, path: str) -> None:
     axe_page.goto(path)
-    violations: list[dict[str, Any]] = axe_page.evaluate(
-        """async (tags) => {
-            const results = await axe.run(document, {runOnly: {type: "tag", values: tags}});
-            return results.violations.map((violation) => ({
-                id: violation.id,
-                help: violation.help,
-                nodes: violation.nodes.map((node) => node.target.join(" ")),
-            }));
-        }""",
-        WCAG_21_AA,
-    )
-    assert violations == []
+    assert wcag_violations(axe_page) == []

@@ -14,6 +14,8 @@ from kiban.cli.errors import CliError
 from kiban.cli.progress import progress_bar
 from kiban.core.config import get_settings
 from kiban.core.crypto import PersonalNumberHasher, personal_number_hasher
+from kiban.demo.relying_party import register_demo_client
+from kiban.identity.card.demo import issue_demo_cards
 from kiban.registry.corporations.repository import CorporationRepository
 from kiban.registry.corporations.synthetic import SeedError as CorporationSeedError
 from kiban.registry.corporations.synthetic import generate_corporations
@@ -83,11 +85,20 @@ def seed(
 
 
 def _seed_demo(session: Session, advance: Callable[[int], None]) -> SeedResult:
-    """The demo's residents and, in the same municipalities, its synthetic corporations."""
+    """The demo's residents and, in the same municipalities, its synthetic corporations,
+    virtual cards for the demo wallet and the sample relying party."""
+    settings = get_settings()
     result = seed_demo(session, hasher(), advance)
     codes = list(DEMO_MUNICIPALITIES)
     if not CorporationRepository(session).seeded_municipalities(codes):
         generate_corporations(session, codes, DEMO_CORPORATIONS, DEMO_SEED)
+    cards = issue_demo_cards(session, settings)
+    register_demo_client(session, settings)
+    if cards:
+        console.print(
+            f"issued {cards} demo wallet cards / デモ用カードを{cards}枚発行しました",
+            soft_wrap=True,
+        )
     return result
 
 

@@ -5,8 +5,9 @@
   other sites framing the sign-in and consent pages to trick clicks.  ``form-action`` is left
   open: Chromium applies it to the redirect after a form, and the consent form must redirect
   to the relying party.
-- ``Referrer-Policy: no-referrer`` keeps authorization codes, sign-in codes and ``next``
-  targets in URLs from leaking to the next site.
+- ``Referrer-Policy: same-origin`` keeps authorization codes, sign-in codes and ``next``
+  targets in URLs from leaking to other sites.  (Not ``no-referrer``: under it, browsers send
+  ``Origin: null`` with kiban's own form posts, which the CSRF check must then refuse.)
 - Responses other than the static assets are not stored by browsers or proxies: they may
   carry personal data.
 """
@@ -23,7 +24,7 @@ _ALWAYS = [
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),
 ]
 _HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
