@@ -17,15 +17,8 @@ def list_accounts() -> None:
         accounts = BusinessService(session).accounts()
     typer.echo("account_id,login_id,account_type,corp_type,corporate_number,status,created_at")
     for account in accounts:
-        status = (
-            "disabled"
-            if account.disabled_at
-            else "setup_pending"
-            if account.needs_setup
-            else "active"
-        )
         typer.echo(
             f"{account.account_id},{account.login_id},{account.account_type},"
-            f"{account.corp_type},{account.corporate_number or ''},{status},"
+            f"{account.corp_type},{account.corporate_number or ''},{account.status},"
             f"{account.created_at.isoformat()}"
         )

@@ -15,7 +15,9 @@ import typer
 from kiban.cli.context import cli_session
 from kiban.cli.errors import CliError
 from kiban.core.errors import ProblemError
-from kiban.identity.staff.service import IssuedPassword, StaffService
+from kiban.identity.credentials import IssuedPassword
+from kiban.identity.staff.models import StaffAccount
+from kiban.identity.staff.service import StaffService
 
 app = typer.Typer(help="Staff accounts of a tenant / 職員アカウント", no_args_is_help=True)
 
@@ -43,7 +45,7 @@ def _failed(error: ProblemError) -> CliError:
     return CliError(error.detail or error.title)
 
 
-def _print_password(issued: IssuedPassword, generated: bool) -> None:
+def _print_password(issued: IssuedPassword[StaffAccount], generated: bool) -> None:
     account = issued.account
     if not generated:
         typer.echo(f"{account.login_id} ready / 登録しました")
@@ -88,14 +90,8 @@ def list_staff(tenant: TenantOption) -> None:
         raise _failed(error) from None
     typer.echo("login_id,roles,status,created_at")
     for account in accounts:
-        status = (
-            "disabled"
-            if account.disabled_at
-            else "setup_pending"
-            if account.needs_setup
-            else "active"
-        )
-        typer.echo(f"{account.login_id},{account.roles},{status},{account.created_at.isoformat()}")
+        created_at = account.created_at.isoformat()
+        typer.echo(f"{account.login_id},{account.roles},{account.status},{created_at}")
 
 
 @app.command()

@@ -10,7 +10,9 @@ Both kinds of account sign in the same way, so this module holds everything they
 * TOTP secrets sealed with AES-GCM under a key derived from the deployment's secret key, bound
   to their account so that a sealed secret copied to another row does not open;
 * the provisioning URI and its QR code (SVG) for authenticator apps;
-* the sign-in procedure with its rate limit per address, lockout per account and audit events.
+* the sign-in procedure with its rate limit per address, lockout per account and audit events;
+* the checks of what an operator or a person types for a new account (login id, password,
+  name), and the one-time password handed over for an account.
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ import hmac
 import re
 import secrets
 import unicodedata
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import pyotp
 import segno
@@ -59,7 +64,16 @@ _CODE = re.compile(r"\d{6}")
 
 
 class InvalidCredential(ValueError):
-    """A login id or new password that the policy refuses; the message says why, bilingually."""
+    """A login id, new password or name the policy refuses; the message says why, bilingually."""
+
+
+@contextmanager
+def invalid_credential_as(problem: Callable[[str], ProblemError]) -> Iterator[None]:
+    """Report an InvalidCredential raised inside as ``problem``, a service's own 422, same words."""
+    try:
+        yield
+    except InvalidCredential as error:
+        raise problem(str(error)) from None
 
 
 # Login ids and passwords ------------------------------------------------------------------
@@ -75,6 +89,28 @@ def normalize_login_id(text: str) -> str:
             " ending with a letter or digit."
         )
     return login_id
+
+
+def sign_in_login_id(text: str) -> str:
+    """A typed login id to look up and count failures by, even one that no account can have.
+
+    An id that cannot be normalised is trimmed and cut to length rather than refused: the
+    sign-in then fails like any unknown id, and its failures still count towards a lockout.
+    """
+    try:
+        return normalize_login_id(text)
+    except InvalidCredential:
+        return text.strip().lower()[:LOGIN_ID_MAX_LENGTH]
+
+
+def person_name(text: str, max_length: int) -> str:
+    """``text`` as a person's name: white space folded, 1 to ``max_length`` printable characters."""
+    name = " ".join(text.split())
+    if not 1 <= len(name) <= max_length or not name.isprintable():
+        raise InvalidCredential(
+            f"氏名は1〜{max_length}文字です。 / A name is 1-{max_length} characters."
+        )
+    return name
 
 
 PASSWORD_POLICY_TEXT = (
@@ -198,8 +234,19 @@ def totp_box(settings: Settings) -> SecretBox:
 # What accounts share ----------------------------------------------------------------------
 
 
+class AccountStatus(StrEnum):
+    ACTIVE = "active"
+    SETUP_PENDING = "setup_pending"  # the first sign-in's set-up has not been finished
+    DISABLED = "disabled"
+
+
 class CredentialColumns:
     """The columns of an account that signs in with a password and TOTP (a model mixin)."""
+
+    if TYPE_CHECKING:
+        # Mapped by each account's model among its own columns (the migration lists it there);
+        # declared here for the checks below.
+        login_id: Mapped[str]
 
     password_hash: Mapped[str] = mapped_column(String(128))
     # A generated initial password (or an operator's reset) is changed at the next sign-in.
@@ -219,6 +266,12 @@ class CredentialColumns:
     @property
     def needs_setup(self) -> bool:
         return self.password_must_change or self.totp_enrolled_at is None
+
+    @property
+    def status(self) -> AccountStatus:
+        if self.disabled_at is not None:
+            return AccountStatus.DISABLED
+        return AccountStatus.SETUP_PENDING if self.needs_setup else AccountStatus.ACTIVE
 
     def set_password(self, password: str) -> None:
         self.password_hash = hash_password(password)
@@ -258,13 +311,13 @@ class CredentialColumns:
         return hmac.compare_digest(self.setup_token_sha256, digest)
 
     def finish_setup(
-        self, box: SecretBox, code: str, new_password: str | None, login_id: str, now: datetime
+        self, box: SecretBox, code: str, new_password: str | None, now: datetime
     ) -> None:
         """Enrol TOTP with a first ``code`` and, when one must be chosen, set the new password."""
         if self.password_must_change:
             if new_password is None:
                 raise InvalidCredential(PASSWORD_POLICY_TEXT)
-            check_password_policy(new_password, login_id)
+            check_password_policy(new_password, self.login_id)
             if verify_password(self.password_hash, new_password)[0]:
                 raise InvalidCredential(
                     "初期パスワードとは別のパスワードにしてください。"
@@ -286,6 +339,17 @@ class CredentialColumns:
         self.setup_expires_at = None
 
 
+AccountT = TypeVar("AccountT", bound=CredentialColumns)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedPassword(Generic[AccountT]):
+    """An account and the one-time password just issued for it, to be handed over."""
+
+    account: AccountT
+    password: str  # the only copy; shown once
+
+
 @dataclass(frozen=True, slots=True)
 class SignInPolicy:
     """The limits of one sign-in path; ``kind`` names its audit actions and throttle buckets."""
@@ -304,6 +368,12 @@ class SignInResult(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class SignInOutcome(Generic[AccountT]):
+    result: SignInResult
+    account: AccountT
+
+
+@dataclass(frozen=True, slots=True)
 class SignInAttempt:
     ip: str
     login_key: str  # what the lockout counts by: the login id, with its tenant for staff
@@ -316,13 +386,13 @@ def sign_in(
     session: Session,
     policy: SignInPolicy,
     attempt: SignInAttempt,
-    account: CredentialColumns | None,
+    account: AccountT | None,
     subject: str | None,
     box: SecretBox,
     *,
     now: datetime | None = None,
-) -> SignInResult:
-    """Check a password and code, counting and auditing every outcome.
+) -> SignInOutcome[AccountT]:
+    """Check a password and code, counting and auditing every outcome, for ``account``.
 
     Refusals raise problems with ``keep_changes``, so that the failure count, the lock and
     the audit event are committed although the sign-in is refused.  ``subject`` is the
@@ -383,7 +453,7 @@ def sign_in(
     if account.needs_setup:
         clear_failures(session, account_bucket)
         audit(AuditOutcome.SUCCESS, "setup_required")
-        return SignInResult.SETUP_REQUIRED
+        return SignInOutcome(SignInResult.SETUP_REQUIRED, account)
     assert account.totp_secret_sealed is not None
     secret = box.open(account.totp_secret_sealed, account.credential_context())
     step = verify_totp(secret, attempt.code, last_step=account.totp_last_step, now=now)
@@ -392,4 +462,4 @@ def sign_in(
     account.totp_last_step = step
     clear_failures(session, account_bucket)
     audit(AuditOutcome.SUCCESS)
-    return SignInResult.SIGNED_IN
+    return SignInOutcome(SignInResult.SIGNED_IN, account)

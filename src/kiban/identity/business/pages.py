@@ -1,14 +1,12 @@
 """Business ID pages: sign-in, set-up, entry registration, prime registration, the account.
 
-The sign-in and set-up steps follow the staff pages (kiban.identity.staff.pages): refusals
+Sign-in and set-up are shared with staff accounts (kiban.identity.accounts_web): refusals
 re-render the form with their status, committing the failure count and audit event.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -16,20 +14,11 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from kiban.core.access import PublicAccess
-from kiban.core.audit import AuditOutcome, record_audit
-from kiban.core.config import Settings
 from kiban.core.csrf import CsrfProtected
 from kiban.core.dependencies import DbSession
 from kiban.core.errors import ProblemError
-from kiban.core.sessions import (
-    BusinessSession,
-    ResidentSession,
-    SubjectKind,
-    end_session,
-    local_next,
-    start_session,
-)
-from kiban.core.throttle import client_ip
+from kiban.core.sessions import BusinessSession, ResidentSession, SubjectKind, end_session
+from kiban.identity.accounts_web import PasswordTotpPages, SessionSubject, render
 from kiban.identity.business.models import BusinessAccount, CorpType
 from kiban.identity.business.service import (
     BusinessService,
@@ -38,69 +27,41 @@ from kiban.identity.business.service import (
 )
 from kiban.identity.credentials import (
     PASSWORD_POLICY_TEXT,
-    InvalidCredential,
-    SignInResult,
-    provisioning_uri,
-    qr_code_svg,
-    totp_box,
+    IssuedPassword,
+    SecretBox,
+    SignInOutcome,
 )
-from kiban.web.templating import templates
 
-SETUP_COOKIE = "kiban_business_setup"
 ACCOUNT_PAGE = "/business/account"
 
-router = APIRouter(prefix="/business", include_in_schema=False, default_response_class=HTMLResponse)
+
+class BusinessSignInPages(PasswordTotpPages[BusinessAccount]):
+    def setup_reference(self, account: BusinessAccount) -> str:
+        return account.account_id
+
+    def setup_account(self, session: Session, reference: str) -> BusinessAccount | None:
+        return session.get(BusinessAccount, reference)
+
+    def audit_subject(self, account: BusinessAccount) -> str:
+        return business_subject(account)
+
+    def totp_label(self, account: BusinessAccount) -> str:
+        return account.login_id
+
+    def session_subject(self, account: BusinessAccount) -> SessionSubject:
+        return SessionSubject(SubjectKind.BUSINESS, account.account_id)
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+sign_in_pages = BusinessSignInPages("business", home=ACCOUNT_PAGE)
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router.include_router(sign_in_pages.router)
 
 
-def _render(
-    request: Request, name: str, context: dict[str, object], status_code: int = 200
-) -> Response:
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
+# Sign-in (the form, and set-up, come from sign_in_pages) ------------------------------------
 
 
-def _to_setup(request: Request, account: BusinessAccount, target: str) -> Response:
-    token = account.start_setup(datetime.now(UTC))
-    response = RedirectResponse(f"/business/setup?next={quote(target, safe='')}", 303)
-    response.set_cookie(
-        SETUP_COOKIE,
-        f"{account.account_id}.{token}",
-        max_age=600,
-        path="/business",
-        secure=_settings(request).secure_cookies,
-        httponly=True,
-        samesite="lax",
-    )
-    return response
-
-
-def _start(
-    session: Session, response: Response, account: BusinessAccount, settings: Settings
-) -> None:
-    start_session(
-        session,
-        response,
-        kind=SubjectKind.BUSINESS,
-        subject_id=account.account_id,
-        acr="aal2",
-        amr=["pwd", "otp"],
-        settings=settings,
-    )
-
-
-# Sign-in and set-up -----------------------------------------------------------------------
-
-
-@router.get("/signin", dependencies=[PublicAccess])
-def signin_form(request: Request, next: str | None = None) -> Response:
-    return _render(request, "business/signin.html", {"next": local_next(next, ACCOUNT_PAGE)})
-
-
-@router.post("/signin", dependencies=[PublicAccess, CsrfProtected])
+@router.post("/business/signin", dependencies=[PublicAccess, CsrfProtected])
 def signin(
     request: Request,
     session: DbSession,
@@ -109,111 +70,15 @@ def signin(
     code: Annotated[str, Form(max_length=16)] = "",
     next: Annotated[str, Form(max_length=2048)] = ACCOUNT_PAGE,
 ) -> Response:
-    target = local_next(next, ACCOUNT_PAGE)
-    settings = _settings(request)
-    try:
-        outcome = business_sign_in(
-            session,
-            totp_box(settings),
-            login_id=login_id,
-            password=password,
-            code=code,
-            ip=client_ip(request),
+    def check(box: SecretBox, ip: str) -> SignInOutcome[BusinessAccount]:
+        return business_sign_in(
+            session, box, login_id=login_id, password=password, code=code, ip=ip
         )
-    except ProblemError as refusal:
-        page = _render(
-            request,
-            "business/signin.html",
-            {"next": target, "error": refusal.detail, "login_id": login_id},
-            status_code=refusal.status,
-        )
-        page.headers.update(refusal.headers or {})
-        return page
-    if outcome.result is SignInResult.SETUP_REQUIRED:
-        return _to_setup(request, outcome.account, target)
-    response = RedirectResponse(target, 303)
-    _start(session, response, outcome.account, settings)
-    return response
+
+    return sign_in_pages.sign_in(request, session, next, check, {"login_id": login_id})
 
 
-def _setup_account(request: Request, session: Session) -> BusinessAccount | None:
-    account_id, _, token = request.cookies.get(SETUP_COOKIE, "").partition(".")
-    if not (account_id and token):
-        return None
-    account = session.get(BusinessAccount, account_id)
-    if account is None or account.disabled_at is not None:
-        return None
-    return account if account.setup_token_valid(token, datetime.now(UTC)) else None
-
-
-def _setup_page(
-    request: Request,
-    account: BusinessAccount,
-    next_path: str,
-    error: str | None = None,
-    status_code: int = 200,
-) -> Response:
-    context: dict[str, object] = {
-        "next": next_path,
-        "error": error,
-        "account": account,
-        "password_policy": PASSWORD_POLICY_TEXT,
-    }
-    if account.totp_enrolled_at is None:
-        secret = account.pending_totp_secret(totp_box(_settings(request)))
-        context |= {
-            "secret": secret,
-            "qr_svg": qr_code_svg(provisioning_uri(secret, account.login_id)),
-        }
-    return _render(request, "business/setup.html", context, status_code)
-
-
-@router.get("/setup", dependencies=[PublicAccess])
-def setup_form(request: Request, session: DbSession, next: str | None = None) -> Response:
-    account = _setup_account(request, session)
-    if account is None:
-        return RedirectResponse("/business/signin", 303)
-    return _setup_page(request, account, local_next(next, ACCOUNT_PAGE))
-
-
-@router.post("/setup", dependencies=[PublicAccess, CsrfProtected])
-def setup(
-    request: Request,
-    session: DbSession,
-    code: Annotated[str, Form(max_length=16)],
-    new_password: Annotated[str | None, Form(max_length=256)] = None,
-    confirm_password: Annotated[str | None, Form(max_length=256)] = None,
-    next: Annotated[str, Form(max_length=2048)] = ACCOUNT_PAGE,
-) -> Response:
-    target = local_next(next, ACCOUNT_PAGE)
-    account = _setup_account(request, session)
-    if account is None:
-        return RedirectResponse("/business/signin", 303)
-    try:
-        if new_password != confirm_password:
-            raise InvalidCredential(
-                "確認用のパスワードが一致しません。 / The passwords do not match."
-            )
-        account.finish_setup(
-            totp_box(_settings(request)), code, new_password, account.login_id, datetime.now(UTC)
-        )
-    except InvalidCredential as error:
-        return _setup_page(request, account, target, str(error), 422)
-    record_audit(
-        session,
-        "business.sign_in",
-        AuditOutcome.SUCCESS,
-        actor=business_subject(account),
-        subject=business_subject(account),
-        details={"reason": "setup_completed"},
-    )
-    response = RedirectResponse(target, 303)
-    response.delete_cookie(SETUP_COOKIE, path="/business")
-    _start(session, response, account, _settings(request))
-    return response
-
-
-@router.post("/signout", dependencies=[CsrfProtected])
+@router.post("/business/signout", dependencies=[CsrfProtected])
 def signout(session: DbSession, auth_session: BusinessSession) -> Response:
     response = RedirectResponse("/", 303)
     end_session(session, response, auth_session)
@@ -223,14 +88,14 @@ def signout(session: DbSession, auth_session: BusinessSession) -> Response:
 # Registration -------------------------------------------------------------------------------
 
 
-@router.get("/register", dependencies=[PublicAccess])
+@router.get("/business/register", dependencies=[PublicAccess])
 def register_form(request: Request) -> Response:
-    return _render(
+    return render(
         request, "business/register.html", {"form": {}, "password_policy": PASSWORD_POLICY_TEXT}
     )
 
 
-@router.post("/register", dependencies=[PublicAccess, CsrfProtected])
+@router.post("/business/register", dependencies=[PublicAccess, CsrfProtected])
 def register(
     request: Request,
     session: DbSession,
@@ -257,11 +122,34 @@ def register(
             "error": error.detail,
             "password_policy": PASSWORD_POLICY_TEXT,
         }
-        return _render(request, "business/register.html", context, error.status)
-    return _to_setup(request, account, ACCOUNT_PAGE)
+        return render(request, "business/register.html", context, error.status)
+    return sign_in_pages.to_setup(request, account, ACCOUNT_PAGE)
 
 
-@router.get("/prime")
+def _prime_page(
+    request: Request,
+    session: Session,
+    resident_ref: str,
+    corporate_number: str | None,
+    *,
+    form: dict[str, str] | None = None,
+    refusal: ProblemError | None = None,
+) -> Response:
+    """The person and, once chosen, the company; the first refusal is the one shown."""
+    service = BusinessService(session)
+    context: dict[str, object] = {"password_policy": PASSWORD_POLICY_TEXT, "form": form or {}}
+    try:
+        context["person"] = service.representative(resident_ref)
+        if corporate_number:
+            context["company"] = service.company(corporate_number)
+    except ProblemError as error:
+        refusal = refusal or error
+    if refusal is not None:
+        context["error"] = refusal.detail
+    return render(request, "business/prime.html", context, refusal.status if refusal else 200)
+
+
+@router.get("/business/prime")
 def prime_form(
     request: Request,
     session: DbSession,
@@ -269,20 +157,10 @@ def prime_form(
     corporate_number: str | None = None,
 ) -> Response:
     """For a resident signed in with their card: the company to represent, then confirmation."""
-    service = BusinessService(session)
-    context: dict[str, object] = {"password_policy": PASSWORD_POLICY_TEXT, "form": {}}
-    status_code = 200
-    try:
-        context["person"] = service.representative(auth_session.subject_id)
-        if corporate_number:
-            context["company"] = service.company(corporate_number)
-    except ProblemError as error:
-        context["error"] = error.detail
-        status_code = error.status
-    return _render(request, "business/prime.html", context, status_code)
+    return _prime_page(request, session, auth_session.subject_id, corporate_number)
 
 
-@router.post("/prime", dependencies=[CsrfProtected])
+@router.post("/business/prime", dependencies=[CsrfProtected])
 def create_prime(
     request: Request,
     session: DbSession,
@@ -291,24 +169,16 @@ def create_prime(
     login_id: Annotated[str, Form(max_length=256)],
     password: Annotated[str, Form(max_length=256)],
 ) -> Response:
-    service = BusinessService(session)
     try:
-        account = service.create_prime(
+        account = BusinessService(session).create_prime(
             auth_session.subject_id, corporate_number, login_id, password
         )
     except ProblemError as error:
-        context: dict[str, object] = {
-            "password_policy": PASSWORD_POLICY_TEXT,
-            "form": {"login_id": login_id},
-            "error": error.detail,
-        }
-        try:
-            context["person"] = service.representative(auth_session.subject_id)
-            context["company"] = service.company(corporate_number)
-        except ProblemError:
-            pass  # the error above already says what is wrong
-        return _render(request, "business/prime.html", context, error.status)
-    return _to_setup(request, account, ACCOUNT_PAGE)
+        form = {"login_id": login_id}
+        return _prime_page(
+            request, session, auth_session.subject_id, corporate_number, form=form, refusal=error
+        )
+    return sign_in_pages.to_setup(request, account, ACCOUNT_PAGE)
 
 
 # The account ---------------------------------------------------------------------------------
@@ -320,12 +190,12 @@ def _account_page(
     account: BusinessAccount,
     *,
     error: str | None = None,
-    issued: object = None,
+    issued: IssuedPassword[BusinessAccount] | None = None,
     status_code: int = 200,
 ) -> Response:
     service = BusinessService(session)
     company = service.company(account.corporate_number) if account.corporate_number else None
-    return _render(
+    return render(
         request,
         "business/account.html",
         {
@@ -343,13 +213,13 @@ def _account_page(
     )
 
 
-@router.get("/account")
+@router.get("/business/account")
 def account_page(request: Request, session: DbSession, auth_session: BusinessSession) -> Response:
     account = BusinessService(session).account(auth_session.subject_id)
     return _account_page(request, session, account)
 
 
-@router.post("/account/members", dependencies=[CsrfProtected])
+@router.post("/business/account/members", dependencies=[CsrfProtected])
 def add_member(
     request: Request,
     session: DbSession,

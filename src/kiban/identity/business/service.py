@@ -20,15 +20,18 @@ from kiban.core.audit import AuditOutcome, record_audit
 from kiban.core.errors import NotFound, ProblemError
 from kiban.identity.business.models import AccountType, BusinessAccount, CorpType
 from kiban.identity.credentials import (
-    InvalidCredential,
+    IssuedPassword,
     SecretBox,
     SignInAttempt,
+    SignInOutcome,
     SignInPolicy,
-    SignInResult,
     check_password_policy,
     generate_password,
+    invalid_credential_as,
     normalize_login_id,
+    person_name,
     sign_in,
+    sign_in_login_id,
 )
 from kiban.registry.corporations.schemas import CorporationOut
 from kiban.registry.corporations.service import CorporationService
@@ -66,12 +69,6 @@ class BusinessClaims:
 
 
 @dataclass(frozen=True, slots=True)
-class IssuedMember:
-    account: BusinessAccount
-    password: str  # the only copy; the prime hands it over
-
-
-@dataclass(frozen=True, slots=True)
 class Representative:
     """The signed-in resident who would become a prime: from their record, not typed."""
 
@@ -84,27 +81,9 @@ def business_subject(account: BusinessAccount) -> str:
     return f"business:{account.account_id}"
 
 
-def _login_id(text: str) -> str:
-    try:
-        return normalize_login_id(text)
-    except InvalidCredential as error:
-        raise InvalidBusinessRequest(str(error)) from None
-
-
-def _check_policy(password: str, login_id: str) -> None:
-    try:
-        check_password_policy(password, login_id)
-    except InvalidCredential as error:
-        raise InvalidBusinessRequest(str(error)) from None
-
-
-def _clean_name(name: str) -> str:
-    name = " ".join(name.split())
-    if not 1 <= len(name) <= NAME_MAX_LENGTH or not name.isprintable():
-        raise InvalidBusinessRequest(
-            f"氏名は1〜{NAME_MAX_LENGTH}文字です。 / A name is 1-{NAME_MAX_LENGTH} characters."
-        )
-    return name
+def _clean_name(text: str) -> str:
+    with invalid_credential_as(InvalidBusinessRequest):
+        return person_name(text, NAME_MAX_LENGTH)
 
 
 class BusinessService:
@@ -211,7 +190,9 @@ class BusinessService:
             None,
         )
 
-    def create_member(self, prime: BusinessAccount, login_id: str, name: str) -> IssuedMember:
+    def create_member(
+        self, prime: BusinessAccount, login_id: str, name: str
+    ) -> IssuedPassword[BusinessAccount]:
         if prime.type is not AccountType.PRIME or prime.disabled_at is not None:
             raise ProblemError(
                 403, "forbidden", "Forbidden / 権限がありません", "Only a prime adds members."
@@ -229,7 +210,7 @@ class BusinessService:
         )
         account.password_must_change = True  # a password the prime saw is changed at once
         self.session.flush()
-        return IssuedMember(account, password)
+        return IssuedPassword(account, password)  # the prime hands it over
 
     def _create(
         self,
@@ -242,8 +223,9 @@ class BusinessService:
         resident_ref: str | None,
         created_by: str | None,
     ) -> BusinessAccount:
-        login = _login_id(login_id)
-        _check_policy(password, login)
+        with invalid_credential_as(InvalidBusinessRequest):
+            login = normalize_login_id(login_id)
+            check_password_policy(password, login)
         if self.by_login_id(login) is not None:
             raise BusinessConflict(
                 f"ログインID {login} は使われています。 / The login id {login} is taken."
@@ -303,12 +285,6 @@ def business_claims(session: Session, account_id: str) -> BusinessClaims:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class BusinessSignIn:
-    result: SignInResult
-    account: BusinessAccount
-
-
 def business_sign_in(
     session: Session,
     box: SecretBox,
@@ -318,15 +294,10 @@ def business_sign_in(
     code: str,
     ip: str,
     now: datetime | None = None,
-) -> BusinessSignIn:
+) -> SignInOutcome[BusinessAccount]:
     """Sign a business account in; refusals raise (see credentials.sign_in)."""
-    try:
-        login = normalize_login_id(login_id)
-    except InvalidCredential:
-        login = login_id.strip().lower()[:64]
+    login = sign_in_login_id(login_id)
     account = BusinessService(session).by_login_id(login)
     attempt = SignInAttempt(ip=ip, login_key=login, password=password, code=code)
     subject = business_subject(account) if account is not None else None
-    result = sign_in(session, BUSINESS_SIGN_IN, attempt, account, subject, box, now=now)
-    assert account is not None  # sign_in refuses an unknown account
-    return BusinessSignIn(result, account)
+    return sign_in(session, BUSINESS_SIGN_IN, attempt, account, subject, box, now=now)

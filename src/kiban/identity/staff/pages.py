@@ -1,16 +1,16 @@
 """Staff pages: sign-in, first sign-in set-up, the workspace, and the tenant's staff list.
 
-Sign-in and set-up are public pages (a person who is not signed in uses them); the staff list
-is a tenant route, open only to an ``admin`` of that tenant (``tenant_access`` +
-``require_roles``).  Every form posts with a CSRF token; refusals re-render the form with the
-reason and the refusal's status, and the failure count and audit event are committed.
+Sign-in and set-up are public pages (a person who is not signed in uses them), shared with
+business IDs (kiban.identity.accounts_web); the staff list is a tenant route, open only to an
+``admin`` of that tenant (``tenant_access`` + ``require_roles``).  Every form posts with a
+CSRF token; refusals re-render the form with the reason and the refusal's status.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -18,63 +18,51 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from kiban.core.access import PublicAccess
-from kiban.core.audit import AuditOutcome, record_audit
-from kiban.core.config import Settings
 from kiban.core.csrf import CsrfProtected
 from kiban.core.dependencies import DbSession
 from kiban.core.errors import ProblemError
-from kiban.core.sessions import (
-    StaffSession,
-    SubjectKind,
-    end_session,
-    local_next,
-    start_session,
-)
+from kiban.core.sessions import StaffSession, SubjectKind, end_session
 from kiban.core.tenancy import StaffRole, TenantCaller, require_roles
-from kiban.core.throttle import client_ip
-from kiban.identity.credentials import (
-    PASSWORD_POLICY_TEXT,
-    InvalidCredential,
-    SignInResult,
-    provisioning_uri,
-    qr_code_svg,
-    totp_box,
-)
+from kiban.identity.accounts_web import PasswordTotpPages, SessionSubject, render
+from kiban.identity.credentials import IssuedPassword, SecretBox, SignInOutcome
 from kiban.identity.staff.models import ROLE_LABELS, StaffAccount
 from kiban.identity.staff.repository import StaffRepository
-from kiban.identity.staff.service import (
-    IssuedPassword,
-    StaffService,
-    staff_sign_in,
-    staff_subject,
-)
-from kiban.web.templating import templates
+from kiban.identity.staff.service import StaffService, staff_sign_in, staff_subject
 
-SETUP_COOKIE = "kiban_staff_setup"
 WORKSPACE = "/staff"
-
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 StaffAdmin = Annotated[TenantCaller, Depends(require_roles(StaffRole.ADMIN))]
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+class StaffSignInPages(PasswordTotpPages[StaffAccount]):
+    def setup_reference(self, account: StaffAccount) -> str:
+        return f"{account.tenant_code}.{account.staff_id}"
+
+    def setup_account(self, session: Session, reference: str) -> StaffAccount | None:
+        tenant_code, _, staff_id = reference.partition(".")
+        if not (tenant_code.isdigit() and len(tenant_code) == 6 and staff_id):
+            return None
+        return StaffRepository(session, tenant_code).get(staff_id)
+
+    def audit_subject(self, account: StaffAccount) -> str:
+        return staff_subject(account)
+
+    def totp_label(self, account: StaffAccount) -> str:
+        return f"{account.tenant_code}:{account.login_id}"
+
+    def session_subject(self, account: StaffAccount) -> SessionSubject:
+        return SessionSubject(
+            SubjectKind.STAFF, account.staff_id, account.tenant_code, tuple(account.roles.split())
+        )
 
 
-def _render(
-    request: Request, name: str, context: dict[str, object], status_code: int = 200
-) -> Response:
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
+sign_in_pages = StaffSignInPages("staff", home=WORKSPACE)
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router.include_router(sign_in_pages.router)
 
 
-# Sign-in and set-up -----------------------------------------------------------------------
-
-
-@router.get("/staff/signin", dependencies=[PublicAccess])
-def signin_form(request: Request, next: str | None = None) -> Response:
-    return _render(request, "staff/signin.html", {"next": local_next(next, WORKSPACE)})
+# Sign-in (the form, and set-up, come from sign_in_pages) ------------------------------------
 
 
 @router.post("/staff/signin", dependencies=[PublicAccess, CsrfProtected])
@@ -87,150 +75,26 @@ def signin(
     code: Annotated[str, Form(max_length=16)] = "",
     next: Annotated[str, Form(max_length=2048)] = WORKSPACE,
 ) -> Response:
-    target = local_next(next, WORKSPACE)
-    settings = _settings(request)
-    try:
-        outcome = staff_sign_in(
+    def check(box: SecretBox, ip: str) -> SignInOutcome[StaffAccount]:
+        return staff_sign_in(
             session,
-            totp_box(settings),
+            box,
             tenant_code=tenant_code,
             login_id=login_id,
             password=password,
             code=code,
-            ip=client_ip(request),
+            ip=ip,
         )
-    except ProblemError as refusal:
-        # Rendered rather than raised: the form comes back with what was typed (never the
-        # password), and returning normally commits the failure count and audit event.
-        page = _render(
-            request,
-            "staff/signin.html",
-            {
-                "next": target,
-                "error": refusal.detail,
-                "tenant_code": tenant_code,
-                "login_id": login_id,
-            },
-            status_code=refusal.status,
-        )
-        page.headers.update(refusal.headers or {})
-        return page
-    account = outcome.account
-    if outcome.result is SignInResult.SETUP_REQUIRED:
-        token = account.start_setup(datetime.now(UTC))
-        response = RedirectResponse(f"/staff/setup?next={quote(target, safe='')}", 303)
-        response.set_cookie(
-            SETUP_COOKIE,
-            f"{account.tenant_code}.{account.staff_id}.{token}",
-            max_age=600,
-            path="/staff",
-            secure=settings.secure_cookies,
-            httponly=True,
-            samesite="lax",
-        )
-        return response
-    response = RedirectResponse(target, 303)
-    _start(session, response, account, settings)
-    return response
 
-
-def _start(session: Session, response: Response, account: StaffAccount, settings: Settings) -> None:
-    start_session(
-        session,
-        response,
-        kind=SubjectKind.STAFF,
-        subject_id=account.staff_id,
-        tenant_code=account.tenant_code,
-        roles=account.roles.split(),
-        acr="aal2",
-        amr=["pwd", "otp"],
-        settings=settings,
-    )
-
-
-def _setup_account(request: Request, session: Session) -> StaffAccount | None:
-    """The account whose first sign-in the setup cookie continues, if it is still valid."""
-    tenant_code, _, rest = request.cookies.get(SETUP_COOKIE, "").partition(".")
-    staff_id, _, token = rest.partition(".")
-    if not (tenant_code.isdigit() and len(tenant_code) == 6 and staff_id and token):
-        return None
-    account = StaffRepository(session, tenant_code).get(staff_id)
-    if account is None or account.disabled_at is not None:
-        return None
-    return account if account.setup_token_valid(token, datetime.now(UTC)) else None
-
-
-def _setup_page(
-    request: Request,
-    account: StaffAccount,
-    next_path: str,
-    error: str | None = None,
-    status_code: int = 200,
-) -> Response:
-    context: dict[str, object] = {
-        "next": next_path,
-        "error": error,
-        "account": account,
-        "password_policy": PASSWORD_POLICY_TEXT,
-    }
-    if account.totp_enrolled_at is None:
-        secret = account.pending_totp_secret(totp_box(_settings(request)))
-        uri = provisioning_uri(secret, f"{account.tenant_code}:{account.login_id}")
-        context |= {"secret": secret, "qr_svg": qr_code_svg(uri)}
-    return _render(request, "staff/setup.html", context, status_code)
-
-
-@router.get("/staff/setup", dependencies=[PublicAccess])
-def setup_form(request: Request, session: DbSession, next: str | None = None) -> Response:
-    account = _setup_account(request, session)
-    if account is None:
-        return RedirectResponse("/staff/signin", 303)
-    return _setup_page(request, account, local_next(next, WORKSPACE))
-
-
-@router.post("/staff/setup", dependencies=[PublicAccess, CsrfProtected])
-def setup(
-    request: Request,
-    session: DbSession,
-    code: Annotated[str, Form(max_length=16)],
-    new_password: Annotated[str | None, Form(max_length=256)] = None,
-    confirm_password: Annotated[str | None, Form(max_length=256)] = None,
-    next: Annotated[str, Form(max_length=2048)] = WORKSPACE,
-) -> Response:
-    target = local_next(next, WORKSPACE)
-    account = _setup_account(request, session)
-    if account is None:
-        return RedirectResponse("/staff/signin", 303)
-    try:
-        if new_password != confirm_password:
-            raise InvalidCredential(
-                "確認用のパスワードが一致しません。 / The passwords do not match."
-            )
-        account.finish_setup(
-            totp_box(_settings(request)), code, new_password, account.login_id, datetime.now(UTC)
-        )
-    except InvalidCredential as error:
-        return _setup_page(request, account, target, str(error), 422)
-    record_audit(
-        session,
-        "staff.sign_in",
-        AuditOutcome.SUCCESS,
-        actor=staff_subject(account),
-        tenant_code=account.tenant_code,
-        subject=staff_subject(account),
-        details={"reason": "setup_completed"},
-    )
-    response = RedirectResponse(target, 303)
-    response.delete_cookie(SETUP_COOKIE, path="/staff")
-    _start(session, response, account, _settings(request))
-    return response
+    typed = {"tenant_code": tenant_code, "login_id": login_id}
+    return sign_in_pages.sign_in(request, session, next, check, typed)
 
 
 @router.get("/staff")
 def workspace(request: Request, session: DbSession, auth_session: StaffSession) -> Response:
     assert auth_session.tenant_code is not None
     account = StaffRepository(session, auth_session.tenant_code).get(auth_session.subject_id)
-    return _render(
+    return render(
         request,
         "staff/workspace.html",
         {"account": account, "auth_session": auth_session, "role_labels": ROLE_LABELS},
@@ -258,7 +122,7 @@ def _list_page(
     form: dict[str, object] | None = None,
     status_code: int = 200,
 ) -> Response:
-    return _render(
+    return render(
         request,
         "staff/list.html",
         {
@@ -273,8 +137,10 @@ def _list_page(
     )
 
 
-def _password_page(request: Request, issued: IssuedPassword, status_code: int) -> Response:
-    return _render(request, "staff/password.html", {"issued": issued}, status_code)
+def _password_page(
+    request: Request, issued: IssuedPassword[StaffAccount], status_code: int
+) -> Response:
+    return render(request, "staff/password.html", {"issued": issued}, status_code)
 
 
 @router.get("/tenants/{tenant_code}/staff")
@@ -311,7 +177,7 @@ def staff_detail(
 def _detail_page(
     request: Request, account: StaffAccount, error: str | None = None, status_code: int = 200
 ) -> Response:
-    return _render(
+    return render(
         request,
         "staff/detail.html",
         {
@@ -324,6 +190,19 @@ def _detail_page(
     )
 
 
+def _change_account(
+    request: Request, service: StaffService, staff_id: str, change: Callable[[], StaffAccount]
+) -> Response:
+    """Back to the account's page after ``change``, or that page with why it was refused."""
+    try:
+        account = change()
+    except ProblemError as error:
+        if error.status == 404:
+            raise
+        return _detail_page(request, service.account(staff_id), error.detail, error.status)
+    return RedirectResponse(f"/tenants/{account.tenant_code}/staff/{account.staff_id}", 303)
+
+
 @router.post("/tenants/{tenant_code}/staff/{staff_id}/roles", dependencies=[CsrfProtected])
 def change_roles(
     request: Request,
@@ -333,13 +212,7 @@ def change_roles(
     roles: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies the default
 ) -> Response:
     service = _admin_service(session, caller)
-    try:
-        account = service.set_roles(staff_id, roles)
-    except ProblemError as error:
-        if error.status == 404:
-            raise
-        return _detail_page(request, service.account(staff_id), error.detail, error.status)
-    return RedirectResponse(f"/tenants/{account.tenant_code}/staff/{account.staff_id}", 303)
+    return _change_account(request, service, staff_id, partial(service.set_roles, staff_id, roles))
 
 
 @router.post("/tenants/{tenant_code}/staff/{staff_id}/disable", dependencies=[CsrfProtected])
@@ -347,13 +220,7 @@ def disable_staff(
     request: Request, session: DbSession, caller: StaffAdmin, staff_id: str
 ) -> Response:
     service = _admin_service(session, caller)
-    try:
-        account = service.disable(staff_id)
-    except ProblemError as error:
-        if error.status == 404:
-            raise
-        return _detail_page(request, service.account(staff_id), error.detail, error.status)
-    return RedirectResponse(f"/tenants/{account.tenant_code}/staff/{account.staff_id}", 303)
+    return _change_account(request, service, staff_id, partial(service.disable, staff_id))
 
 
 @router.post("/tenants/{tenant_code}/staff/{staff_id}/reset", dependencies=[CsrfProtected])

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
@@ -20,15 +19,18 @@ from kiban.core.errors import NotFound, ProblemError
 from kiban.core.sessions import SubjectKind, end_subject_sessions
 from kiban.core.tenancy import StaffRole
 from kiban.identity.credentials import (
-    InvalidCredential,
+    IssuedPassword,
     SecretBox,
     SignInAttempt,
+    SignInOutcome,
     SignInPolicy,
-    SignInResult,
     check_password_policy,
     generate_password,
+    invalid_credential_as,
     normalize_login_id,
+    person_name,
     sign_in,
+    sign_in_login_id,
 )
 from kiban.identity.staff.models import StaffAccount
 from kiban.identity.staff.repository import StaffRepository
@@ -52,12 +54,6 @@ class StaffConflict(ProblemError):
         super().__init__(409, "staff-conflict", "登録できません / Conflict", detail)
 
 
-@dataclass(frozen=True, slots=True)
-class IssuedPassword:
-    account: StaffAccount
-    password: str  # the only copy; shown once
-
-
 def parse_roles(values: Iterable[str]) -> list[StaffRole]:
     """Role names (``admin``, ``clerk``, ...) as roles, at least one, each once."""
     roles: list[StaffRole] = []
@@ -74,15 +70,6 @@ def parse_roles(values: Iterable[str]) -> list[StaffRole]:
     if not roles:
         raise InvalidStaffRequest("役割を1つ以上選んでください。 / Choose at least one role.")
     return sorted(roles)
-
-
-def _clean_name(name: str) -> str:
-    name = " ".join(name.split())
-    if not 1 <= len(name) <= NAME_MAX_LENGTH or not name.isprintable():
-        raise InvalidStaffRequest(
-            f"氏名は1〜{NAME_MAX_LENGTH}文字です。 / A name is 1-{NAME_MAX_LENGTH} characters."
-        )
-    return name
 
 
 def staff_subject(account: StaffAccount) -> str:
@@ -121,7 +108,9 @@ class StaffService:
         return account
 
     def by_login_id(self, text: str) -> StaffAccount:
-        account = self.repository.by_login_id(self._login_id(text))
+        with invalid_credential_as(InvalidStaffRequest):
+            login = normalize_login_id(text)
+        account = self.repository.by_login_id(login)
         if account is None:
             raise NotFound(f"Tenant {self.tenant_code} has no staff with this login id.")
         return account
@@ -130,13 +119,14 @@ class StaffService:
 
     def create(
         self, login_id: str, name: str, roles: Iterable[str], password: str | None = None
-    ) -> IssuedPassword:
+    ) -> IssuedPassword[StaffAccount]:
         """A new account; without ``password`` a one-time one is generated and must be changed."""
-        login = self._login_id(login_id)
-        role_list = parse_roles(roles)
-        clean_name = _clean_name(name)
-        if password is not None:
-            self._check_policy(password, login)
+        with invalid_credential_as(InvalidStaffRequest):
+            login = normalize_login_id(login_id)
+            role_list = parse_roles(roles)
+            clean_name = person_name(name, NAME_MAX_LENGTH)
+            if password is not None:
+                check_password_policy(password, login)
         if self.repository.by_login_id(login) is not None:
             raise StaffConflict(
                 f"ログインID {login} は使われています。 / The login id {login} is taken."
@@ -180,11 +170,12 @@ class StaffService:
             self._audit("staff.disable", account)
         return account
 
-    def reset(self, staff_id: str, password: str | None = None) -> IssuedPassword:
+    def reset(self, staff_id: str, password: str | None = None) -> IssuedPassword[StaffAccount]:
         """A new one-time password and TOTP to enrol again; the account is enabled again."""
         account = self.account(staff_id)
         if password is not None:
-            self._check_policy(password, account.login_id)
+            with invalid_credential_as(InvalidStaffRequest):
+                check_password_policy(password, account.login_id)
         new_password = password if password is not None else generate_password()
         account.reset_credentials(new_password)
         account.disabled_at = None
@@ -209,26 +200,6 @@ class StaffService:
             details=details or None,
         )
 
-    @staticmethod
-    def _login_id(text: str) -> str:
-        try:
-            return normalize_login_id(text)
-        except InvalidCredential as error:
-            raise InvalidStaffRequest(str(error)) from None
-
-    @staticmethod
-    def _check_policy(password: str, login_id: str) -> None:
-        try:
-            check_password_policy(password, login_id)
-        except InvalidCredential as error:
-            raise InvalidStaffRequest(str(error)) from None
-
-
-@dataclass(frozen=True, slots=True)
-class StaffSignIn:
-    result: SignInResult
-    account: StaffAccount
-
 
 def staff_sign_in(
     session: Session,
@@ -240,13 +211,10 @@ def staff_sign_in(
     code: str,
     ip: str,
     now: datetime | None = None,
-) -> StaffSignIn:
+) -> SignInOutcome[StaffAccount]:
     """Sign a staff member in to their tenant; refusals raise (see credentials.sign_in)."""
     tenant = tenant_code.strip()
-    try:
-        login = normalize_login_id(login_id)
-    except InvalidCredential:
-        login = login_id.strip().lower()[:64]
+    login = sign_in_login_id(login_id)
     account = None
     if _TENANT_CODE.fullmatch(tenant):
         account = StaffRepository(session, tenant).by_login_id(login)
@@ -258,6 +226,4 @@ def staff_sign_in(
         tenant_code=tenant if account is not None else None,
     )
     subject = staff_subject(account) if account is not None else None
-    result = sign_in(session, STAFF_SIGN_IN, attempt, account, subject, box, now=now)
-    assert account is not None  # sign_in refuses an unknown account
-    return StaffSignIn(result, account)
+    return sign_in(session, STAFF_SIGN_IN, attempt, account, subject, box, now=now)
