@@ -1,40 +1,62 @@
 """Full card sign-ins per second: request, signature, verification, session.
 
 Each sign-in is what the three requests of a real one do, each in its own committed
-transaction: the browser starts a request; the device's approval is verified (signature,
-chain to the CA, validity, kind, status in the register, the holder still a resident,
-audit event, rate-limit counters); the browser picks the approval up and gets a session.
-The device's signing is included; the PIN decryption of the virtual card is not (it is
-deliberately slow, and happens on the device).
+transaction, calling the services the routes call: the browser starts a request; the
+device's approval is verified (signature, chain to the CA, validity, kind, status in the
+register, the holder still a resident, audit event, rate-limit counter); the browser picks
+the approval up and gets a session (audit event).  The device's signing is included; the PIN
+decryption of the virtual card is not (it is deliberately slow, and happens on the device).
+Each sign-in comes from its own address, as phones do, so the per-address limits hold.
+
+With ``--http`` the same sign-ins go through ``uvicorn kiban.app:create_app`` in
+``--http-workers`` processes over real HTTP, as a browser and a phone send them: the form
+post with its CSRF token, the device's look-up of the request (it learns the challenge from
+it), its approval (from its own address, in ``X-Forwarded-For``, which uvicorn trusts from
+127.0.0.1 as behind a proxy) and the browser's pick-up, which sets the session cookie.  The
+client threads run on the same machine and take their share of its cores.
+
+With ``--processes`` the service-layer sign-ins run in that many forked processes, each with
+``--workers`` threads, as uvicorn's worker processes would run them.
+
+After the timed runs, a few more sign-ins are counted: SQL statements and commits each.
 
 Set-up (not timed): a throw-away database — a new SQLite file, or a new database on the
 PostgreSQL server of ``--database-url``, dropped afterwards — migrated, with the registry,
 a seeded municipality, the CA and cards for ``--holders`` residents.
 
-    .venv/bin/python bench/card_signin.py [--signins N] [--workers W]
+    .venv/bin/python bench/card_signin.py [--signins N] [--workers W] [--runs R]
         [--database-url postgresql+psycopg://127.0.0.1:5432/test]
+        [--processes P | --http [--http-workers P]]
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
 import random
+import secrets
+import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx2
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import Response
 from rich.console import Console
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,7 +66,7 @@ from kiban.core.crypto import PersonalNumberHasher
 from kiban.core.database import create_database_engine, session_factory
 from kiban.identity.ca.authority import ensure_authority
 from kiban.identity.ca.service import CertificateAuthorityService
-from kiban.identity.card.protocol import signin_message
+from kiban.identity.card.protocol import b64url, signin_message
 from kiban.identity.card.service import CardSignInService
 from kiban.registry.loader import load_postal_registry
 from kiban.residents.codes import ResidentStatus
@@ -129,6 +151,154 @@ def sign_in(factory: sessionmaker[Session], settings: Settings, holder: Holder, 
         session.commit()
 
 
+class Server:
+    """``uvicorn kiban.app:create_app`` in its own processes, on a free port."""
+
+    def __init__(self, settings: Settings, workers: int) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        self.url = f"http://127.0.0.1:{port}"
+        environment = {
+            **os.environ,
+            "KIBAN_DATABASE_URL": settings.database_url,
+            "KIBAN_SECRET_KEY": settings.secret_key or "",
+            "KIBAN_PUBLIC_URL": self.url,
+            "KIBAN_DATA_DIR": str(settings.data_dir),
+            "KIBAN_SECURE_COOKIES": "false",
+            "KIBAN_PRELOAD_REGISTRY": "false",
+            "KIBAN_LOG_LEVEL": "warning",
+        }
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "kiban.app:create_app",
+                "--factory",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--proxy-headers",
+                "--forwarded-allow-ips",
+                "127.0.0.1",
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            env=environment,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx2.get(self.url + "/healthz", timeout=1)
+                return
+            except httpx2.HTTPError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.stop()
+                    raise RuntimeError("uvicorn did not start") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+_local = threading.local()
+
+
+def sign_in_over_http(url: str, holder: Holder, ip: str) -> None:
+    """One sign-in as a browser and a phone make it; each thread keeps its connections."""
+    http: httpx2.Client | None = getattr(_local, "http", None)
+    if http is None:
+        http = _local.http = httpx2.Client(base_url=url, timeout=30)
+    http.cookies.clear()  # every sign-in is a new browser; cookies are sent by hand below
+    csrf = secrets.token_urlsafe(32)
+    started = http.post(
+        "/signin/card",
+        data={"next": "/", "csrf_token": csrf},
+        headers={"Cookie": f"kiban_csrf={csrf}"},
+    )
+    assert started.status_code == 303, started.text
+    code = started.headers["location"].rsplit("/", 1)[-1]
+    browser = f"kiban_csrf={csrf}; kiban_card_signin={started.cookies['kiban_card_signin']}"
+    phone = {"X-Forwarded-For": ip}
+    looked_up = http.get(f"/card/signin-requests/{code}", headers=phone)
+    assert looked_up.status_code == 200, looked_up.text
+    signature = holder.key.sign(looked_up.json()["message"].encode(), ec.ECDSA(hashes.SHA256()))
+    approval = {"certificate": holder.certificate_pem, "signature": b64url(signature)}
+    approved = http.post(f"/card/signin-requests/{code}/approval", json=approval, headers=phone)
+    assert approved.status_code == 200, approved.text
+    http.cookies.clear()
+    picked_up = http.get(f"/signin/card/{code}", headers={"Cookie": browser})
+    assert picked_up.status_code == 303, picked_up.text
+    assert "kiban_session" in picked_up.cookies
+
+
+def in_processes(
+    processes: int, url: str, settings: Settings, holders: list[Holder], n: int, workers: int
+) -> float:
+    """Sign-ins per second of ``processes`` forked processes sharing ``n`` sign-ins.
+
+    As uvicorn's worker processes do: each has its own engine and ``workers`` threads.
+    """
+    context = multiprocessing.get_context("fork")
+    ready = context.Barrier(processes + 1)
+
+    def share(index: int) -> None:
+        engine = create_database_engine(url)  # never the parent's pooled connections
+        factory = session_factory(engine)
+        addresses = iter(range(10**9))
+        lock = threading.Lock()
+
+        def one(_: int) -> None:
+            with lock:
+                m = next(addresses)
+            # 10.128+ is this process's, apart from the parent's 10.0–127.
+            ip = f"10.{128 + index}.{m // 256 % 256}.{m % 256}"
+            sign_in(factory, settings, random.choice(holders), ip)
+
+        for _ in range(5):  # warm-up: connections, caches
+            one(0)
+        ready.wait()
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(one, range(n // processes)))
+        engine.dispose()
+
+    children = [context.Process(target=share, args=(index,)) for index in range(processes)]
+    for child in children:
+        child.start()
+    ready.wait()
+    started = time.perf_counter()
+    for child in children:
+        child.join()
+        if child.exitcode != 0:
+            raise RuntimeError(f"a sign-in process failed (exit code {child.exitcode})")
+    return (n // processes * processes) / (time.perf_counter() - started)
+
+
+def count_statements(engine: Engine, sign_ins: Callable[[], None], n: int) -> tuple[float, float]:
+    """SQL statements and commits per sign-in, over ``n`` sign-ins of the service layer."""
+    counts = {"statements": 0, "commits": 0}
+
+    def statement(*_: Any) -> None:
+        counts["statements"] += 1
+
+    def commit(*_: Any) -> None:
+        counts["commits"] += 1
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", commit)
+    try:
+        for _ in range(n):
+            sign_ins()
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "commit", commit)
+    return counts["statements"] / n, counts["commits"] / n
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--signins", type=int, default=3_000)
@@ -136,6 +306,11 @@ def main() -> None:
     parser.add_argument("--holders", type=int, default=200, help="residents with cards")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--database-url", help="PostgreSQL server to make a database on")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="processes, each with --workers threads"
+    )
+    parser.add_argument("--http", action="store_true", help="over HTTP, to uvicorn")
+    parser.add_argument("--http-workers", type=int, default=2, help="uvicorn processes")
     arguments = parser.parse_args()
     console = Console(stderr=True)
 
@@ -152,34 +327,65 @@ def main() -> None:
         factory = session_factory(engine)
         counter = iter(range(10**9))
         lock = threading.Lock()
+        server = Server(settings, arguments.http_workers) if arguments.http else None
 
-        def one(_: int) -> None:
+        def next_ip() -> str:
+            # Each phone has its own address, as in real traffic; the per-address limit holds.
             with lock:
                 n = next(counter)
-            # Each phone has its own address, as in real traffic; the per-address limit holds.
-            ip = f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
-            sign_in(factory, settings, random.choice(holders), ip)
+            return f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
 
-        for _ in range(20):  # warm-up: caches, connections
-            one(0)
-        rates = []
-        for _ in range(arguments.runs):
-            started = time.perf_counter()
-            if arguments.workers == 1:
-                for n in range(arguments.signins):
-                    one(n)
+        def by_services() -> None:
+            sign_in(factory, settings, random.choice(holders), next_ip())
+
+        def one(_: int) -> None:
+            if server is None:
+                by_services()
             else:
-                with ThreadPoolExecutor(max_workers=arguments.workers) as pool:
-                    list(pool.map(one, range(arguments.signins)))
-            rates.append(arguments.signins / (time.perf_counter() - started))
+                sign_in_over_http(server.url, random.choice(holders), next_ip())
+
+        rates = []
+        try:
+            for _ in range(20):  # warm-up: caches, connections
+                one(0)
+            for _ in range(arguments.runs):
+                started = time.perf_counter()
+                if arguments.processes > 1 and server is None:
+                    rate = in_processes(
+                        arguments.processes,
+                        url,
+                        settings,
+                        holders,
+                        arguments.signins,
+                        arguments.workers,
+                    )
+                    rates.append(rate)
+                    continue
+                if arguments.workers == 1:
+                    for n in range(arguments.signins):
+                        one(n)
+                else:
+                    with ThreadPoolExecutor(max_workers=arguments.workers) as pool:
+                        list(pool.map(one, range(arguments.signins)))
+                rates.append(arguments.signins / (time.perf_counter() - started))
+        finally:
+            if server is not None:
+                server.stop()
+        # Counted in this process, at the service layer: the same statements as the routes'.
+        statements, commits = count_statements(engine, by_services, 50)
         engine.dispose()
 
-    print(f"database: {engine.dialect.name}, workers: {arguments.workers}")
+    if arguments.http:
+        path = f"HTTP, {arguments.http_workers} uvicorn process(es)"
+    else:
+        path = f"services, {arguments.processes} process(es)"
+    print(f"database: {engine.dialect.name}, workers: {arguments.workers}, path: {path}")
     print(f"machine: {describe()}")
     print(
         f"card sign-ins: median {statistics.median(rates):,.0f}/s over {arguments.runs} runs"
-        f" of {arguments.signins:,} (each: start, sign, verify, session; 3 commits)"
+        f" of {arguments.signins:,} (each: start, sign, verify, session)"
     )
+    print(f"per sign-in: {statements:.1f} SQL statements, {commits:.1f} commits")
 
 
 if __name__ == "__main__":

@@ -15,4 +15,7 @@ def get_session(request: Request) -> Iterator[Session]:
     yield from session_scope(request.app.state.session_factory)
 
 
-DbSession = Annotated[Session, Depends(get_session)]
+# scope="function": the unit of work commits when the route returns, before the response is
+# sent.  With the default ("request") FastAPI runs the commit after sending, so a client could
+# be told "done" about a change that then failed to commit, or act on it before it is visible.
+DbSession = Annotated[Session, Depends(get_session, scope="function")]

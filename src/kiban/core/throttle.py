@@ -12,10 +12,21 @@ the refusal, and any audit event recorded before it, are committed.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from math import ceil
 
 from fastapi import Request
-from sqlalchemy import DateTime, Integer, String, case, delete, select, update
+from sqlalchemy import (
+    DateTime,
+    Executable,
+    Integer,
+    String,
+    bindparam,
+    case,
+    delete,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -69,18 +80,22 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _count(session: Session, bucket: str, window: timedelta, now: datetime) -> tuple[int, datetime]:
-    """Count one attempt in ``bucket``'s current window: the count so far and when it began."""
+@cache
+def _count_statement(dialect: str) -> Executable:
+    """One attempt counted in a bucket's current window, as one atomic upsert.
+
+    Built once per dialect: building it costs more than running it.
+    """
     table = ThrottleBucket.__table__
-    dialect = session.get_bind().dialect.name
     insert = (
         postgresql.insert(ThrottleBucket)
         if dialect == "postgresql"
         else sqlite.insert(ThrottleBucket)
     )
-    expired = table.c.window_started_at <= now - window
-    statement = (
-        insert.values(bucket=bucket, window_started_at=now, count=1)
+    now = bindparam("now", type_=DateTime(timezone=True))
+    expired = table.c.window_started_at <= bindparam("window_floor", type_=DateTime(timezone=True))
+    return (
+        insert.values(bucket=bindparam("bucket"), window_started_at=now, count=1)
         .on_conflict_do_update(
             index_elements=[table.c.bucket],
             set_={
@@ -90,7 +105,13 @@ def _count(session: Session, bucket: str, window: timedelta, now: datetime) -> t
         )
         .returning(table.c.count, table.c.window_started_at)
     )
-    count, started = session.execute(statement).one()
+
+
+def _count(session: Session, bucket: str, window: timedelta, now: datetime) -> tuple[int, datetime]:
+    """Count one attempt in ``bucket``'s current window: the count so far and when it began."""
+    statement = _count_statement(session.get_bind().dialect.name)
+    parameters = {"bucket": bucket, "now": now, "window_floor": now - window}
+    count, started = session.execute(statement, parameters).one()
     return count, _utc(started)
 
 

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from identity.ca.ca_support import MakeResident, issue_certificates, serial_of, years_ago
@@ -24,7 +24,12 @@ from kiban.identity.ca.authority import (
     ensure_authority,
     load_authority,
 )
-from kiban.identity.ca.models import CertificateKind, CertificateStatus, RevocationReason
+from kiban.identity.ca.models import (
+    CaKey,
+    CertificateKind,
+    CertificateStatus,
+    RevocationReason,
+)
 from kiban.identity.ca.profiles import BasicInformation, der_utf8_string, parse_der_utf8_string
 from kiban.identity.ca.service import CertificateAuthorityService, CertificateRejected
 
@@ -205,3 +210,28 @@ def test_utf8_string_round_trip(text: str) -> None:
 def test_utf8_string_parser_refuses_garbage_cleanly(data: bytes) -> None:
     with contextlib.suppress(ValueError):  # UnicodeDecodeError is one
         parse_der_utf8_string(data)
+
+
+def test_a_replaced_ca_no_longer_vouches_for_what_it_issued(
+    db_session: Session, settings: Settings, authority: Authority, make_resident: MakeResident
+) -> None:
+    """The process keeps CAs in memory; the database still decides which one is current."""
+    old = issue_certificates(db_session, settings, make_resident()).authentication.certificate
+    kind = CertificateKind.AUTHENTICATION
+    CertificateAuthorityService(db_session, settings).verify_holder_certificate(old, kind)
+    db_session.execute(delete(CaKey))
+    replacement, created = ensure_authority(db_session, settings)
+    assert created
+    assert replacement.issuing_fingerprint != authority.issuing_fingerprint
+    new = issue_certificates(
+        db_session, settings, make_resident(given="次郎")
+    ).authentication.certificate
+    for first, second in ((old, new), (new, old)):  # whichever a fresh service sees first
+        service = CertificateAuthorityService(db_session, settings)
+        for certificate in (first, second):
+            if certificate is new:
+                assert service.verify_holder_certificate(certificate, kind).status == "valid"
+            else:
+                with pytest.raises(CertificateRejected) as rejected:
+                    service.verify_holder_certificate(certificate, kind)
+                assert rejected.value.slug == "unknown-issuer"

@@ -19,12 +19,14 @@ from kiban.core.audit import AuditEvent
 from kiban.core.config import Settings
 from kiban.core.csrf import CSRF_COOKIE
 from kiban.core.sessions import SESSION_COOKIE, AuthSession
+from kiban.core.throttle import Locked
 from kiban.identity.ca.models import RevocationReason
 from kiban.identity.ca.service import CertificateRegister
 from kiban.identity.card.models import CardSignInRequest
 from kiban.identity.card.pages import BROWSER_COOKIE
 from kiban.identity.card.protocol import b64url, origin_of
 from kiban.identity.card.service import (
+    COMPLETION_GRACE,
     FAILURES_PER_REQUEST,
     SIGNIN_LIFETIME,
     CardSignInService,
@@ -74,7 +76,8 @@ def test_sign_in_page_approve_then_session(
     assert waiting.status_code == 200
     assert f"{code[:4]}-{code[4:]}" in waiting.text
     assert "<svg" in waiting.text
-    assert 'http-equiv="refresh"' in waiting.text
+    assert 'http-equiv="refresh"' not in waiting.text  # WCAG F41: no automatic refresh
+    assert client.get(f"/signin/card/{code}/status").json() == {"waiting": True}
     assert "/business/signin?next=" in client.get("/signin").text
 
     request = device_fetch(client, code)
@@ -83,6 +86,7 @@ def test_sign_in_page_approve_then_session(
     assert len(request["challenge"]) == 43  # 32 bytes, base64url
     assert approve(client, holder, code) == 200
 
+    assert client.get(f"/signin/card/{code}/status").json() == {"waiting": False}
     browser_secret = client.cookies[BROWSER_COOKIE]
     done = client.get(f"/signin/card/{code}", follow_redirects=False)
     assert done.status_code == 303
@@ -114,6 +118,7 @@ def test_seeing_the_code_is_not_enough_to_take_the_session(
     with TestClient(app, base_url="https://testserver") as onlooker:  # type: ignore[arg-type]
         taken = onlooker.get(f"/signin/card/{code}", follow_redirects=False)
         assert taken.status_code == 403
+        assert onlooker.get(f"/signin/card/{code}/status").status_code == 403
         assert SESSION_COOKIE not in onlooker.cookies
         onlooker.cookies.set(BROWSER_COOKIE, "guessed", path="/signin/card")
         assert onlooker.get(f"/signin/card/{code}", follow_redirects=False).status_code == 403
@@ -337,3 +342,42 @@ def test_code_typed_by_a_person(client: TestClient) -> None:
 def test_origin_is_the_public_url(settings: Settings) -> None:
     assert origin_of(settings.public_url) == ORIGIN
     assert re.fullmatch(r"https?://[^/]+", ORIGIN)
+
+
+def test_a_code_is_reused_only_once_its_request_is_long_dead(
+    db_session: Session, settings: Settings, holder: Holder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Codes are random; when one is drawn again, a live request keeps it."""
+    drawn = iter(["AAAA2222", "AAAA2222", "BBBB3333", "AAAA2222"])
+    monkeypatch.setattr("kiban.identity.card.service.new_code", lambda: next(drawn))
+    clock = [datetime.now(UTC)]
+    service = _services(db_session, settings, lambda: clock[0])
+    first = service.start("/first").request
+    signature = holder.signature(ORIGIN, first.code, first.challenge)
+    service.approve(first.code, holder.certificate_pem, signature, client_ip="192.0.2.1")
+    clock[0] += SIGNIN_LIFETIME  # expired, but its browser may still pick it up
+    assert service.start("/second").request.code == "BBBB3333"
+    kept = service.requests.get("AAAA2222")
+    assert kept is not None
+    assert (kept.status, kept.challenge) == ("approved", first.challenge)
+    clock[0] += COMPLETION_GRACE
+    third = service.start("/third").request
+    assert third.code == "AAAA2222"
+    stored = service.requests.get("AAAA2222")
+    assert stored == third
+    assert (stored.status, stored.tenant_code, stored.certificate_serial) == ("pending", None, None)
+    assert stored.challenge != first.challenge
+
+
+def test_a_lock_outlives_its_request(
+    db_session: Session, settings: Settings, holder: Holder
+) -> None:
+    service = CardSignInService(db_session, settings)
+    code = service.start("/").request.code
+    for attempt in range(FAILURES_PER_REQUEST):
+        with pytest.raises(SignInRefused):
+            service.approve(code, holder.certificate_pem, b"0", client_ip=f"192.0.2.{attempt}")
+    service.requests.purge_expired(datetime.now(UTC) + timedelta(hours=1))
+    assert service.requests.get(code) is None
+    with pytest.raises(Locked):
+        service.approve(code, holder.certificate_pem, b"0", client_ip="192.0.2.99")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated
 
 from cryptography.hazmat.primitives import serialization
@@ -34,13 +33,13 @@ class CaUnavailable(ProblemError):
         )
 
 
-def _service(request: Request, session: DbSession) -> Iterator[CertificateAuthorityService]:
+def _service(request: Request, session: DbSession) -> CertificateAuthorityService:
     service = CertificateAuthorityService(session, request.app.state.settings)
     try:
         service.authority  # noqa: B018 — loads (and caches) the CA, or says it is missing
     except AuthorityNotInitialised:
         raise CaUnavailable from None
-    yield service
+    return service
 
 
 Service = Annotated[CertificateAuthorityService, Depends(_service)]

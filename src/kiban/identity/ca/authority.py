@@ -66,12 +66,12 @@ class Authority:
     root: x509.Certificate
     issuing: x509.Certificate
     encrypted_issuing_key: bytes
+    issuing_fingerprint: str = field(init=False)  # every sign-in compares it with the database's
     _keys: dict[str, ec.EllipticCurvePrivateKey] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    @property
-    def issuing_fingerprint(self) -> str:
-        return fingerprint(self.issuing)
+    def __post_init__(self) -> None:
+        self.issuing_fingerprint = fingerprint(self.issuing)
 
     def issuing_key(self, settings: Settings) -> ec.EllipticCurvePrivateKey:
         password = key_password(settings)
@@ -105,7 +105,29 @@ def _decrypt(pem: bytes, password: bytes) -> ec.EllipticCurvePrivateKey:
 
 
 _cache: dict[str, Authority] = {}
+# The same CAs by the issuing key's identifier, which every holder certificate names in its
+# authority key identifier: verification finds its CA without asking the database.
+_by_key_identifier: dict[bytes, Authority] = {}
 _cache_lock = threading.Lock()
+
+
+def _key_identifier(certificate: x509.Certificate) -> bytes:
+    public_key = certificate.public_key()
+    assert isinstance(public_key, ec.EllipticCurvePublicKey)  # kiban's CA keys are P-256
+    return x509.SubjectKeyIdentifier.from_public_key(public_key).digest
+
+
+def cached_authority(holder: x509.Certificate) -> Authority | None:
+    """A CA this process has loaded that may have issued ``holder``, without a query.
+
+    A hint only: whether it is the database's current CA is for the caller to confirm.
+    """
+    try:
+        extension = holder.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier)
+    except (x509.ExtensionNotFound, ValueError):
+        return None
+    key_identifier = extension.value.key_identifier
+    return _by_key_identifier.get(key_identifier) if key_identifier else None
 
 
 def load_authority(session: Session) -> Authority:
@@ -131,7 +153,9 @@ def load_authority(session: Session) -> Authority:
     # Checked once here, so that each verification need only check one link.
     authority.issuing.verify_directly_issued_by(authority.root)
     with _cache_lock:
-        return _cache.setdefault(current, authority)
+        authority = _cache.setdefault(current, authority)
+        _by_key_identifier[_key_identifier(authority.issuing)] = authority
+        return authority
 
 
 def ensure_authority(

@@ -3,14 +3,70 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
-from kiban.identity.ca.models import CertificateKind, CertificateStatus, IssuedCertificate
+from kiban.identity.ca.models import (
+    CaKey,
+    CaRole,
+    CertificateKind,
+    CertificateStatus,
+    IssuedCertificate,
+)
 from kiban.registry.localgov.models import LocalGovernment
 from kiban.residents.models import Resident
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterEntry:
+    """What verification needs of a certificate's register entry, read in one statement."""
+
+    serial_number: str
+    kind: str
+    fingerprint: str
+    status: str
+    tenant_code: str | None
+    addressee_number: str | None
+    member_code: str | None
+    resident_status: str | None  # the holder's record now; None for an organisation
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterAnswer:
+    """The deployment's current issuing CA and the register entry of one serial number."""
+
+    issuing_fingerprint: str | None  # None: the CA is not set up
+    entry: RegisterEntry | None  # None: the serial is not in the register
+
+
+# Built once (sign-in asks it for every approval); an ORM statement, so that it sees
+# certificates issued earlier in the same unit of work (autoflush).
+_ANSWER = (
+    select(
+        CaKey.fingerprint,
+        IssuedCertificate.serial_number,
+        IssuedCertificate.kind,
+        IssuedCertificate.fingerprint,
+        IssuedCertificate.status,
+        IssuedCertificate.tenant_code,
+        IssuedCertificate.addressee_number,
+        IssuedCertificate.member_code,
+        Resident.status,
+    )
+    .select_from(CaKey)
+    .outerjoin(IssuedCertificate, IssuedCertificate.serial_number == bindparam("serial"))
+    .outerjoin(
+        Resident,
+        and_(
+            Resident.tenant_code == IssuedCertificate.tenant_code,
+            Resident.addressee_number == IssuedCertificate.addressee_number,
+        ),
+    )
+    .where(CaKey.role == CaRole.ISSUING.value)
+)
 
 
 class CertificateRepository:
@@ -69,14 +125,19 @@ class CertificateRepository:
     def resident(self, tenant_code: str, addressee_number: str) -> Resident | None:
         return self.session.get(Resident, (tenant_code, addressee_number))
 
-    def resident_status(self, tenant_code: str, addressee_number: str) -> str | None:
-        """Just the status: the one thing sign-in needs to know about the record."""
-        return self.session.scalar(
-            select(Resident.status).where(
-                Resident.tenant_code == tenant_code,
-                Resident.addressee_number == addressee_number,
-            )
-        )
+    def answer(self, serial_number: str) -> RegisterAnswer:
+        """The issuing CA's fingerprint, the serial's entry and its holder's status, at once.
+
+        Sign-in asks this for every approval: one round trip instead of three.
+        """
+        row = self.session.execute(_ANSWER, {"serial": serial_number}).first()
+        if row is None:
+            return RegisterAnswer(None, None)
+        issuing, serial, kind, print_, status, tenant, addressee, member, resident = row
+        if serial is None:
+            return RegisterAnswer(issuing, None)
+        entry = RegisterEntry(serial, kind, print_, status, tenant, addressee, member, resident)
+        return RegisterAnswer(issuing, entry)
 
     def address_prefix(self, lg_code: str) -> str:
         """The prefecture and municipality of an address: 東京都千代田区, 大阪府大阪市北区."""

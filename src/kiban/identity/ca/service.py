@@ -24,7 +24,12 @@ from sqlalchemy.orm import Session
 from kiban.core.audit import AuditOutcome, record_audit
 from kiban.core.config import Settings
 from kiban.core.errors import NotFound, ProblemError
-from kiban.identity.ca.authority import Authority, fingerprint, load_authority
+from kiban.identity.ca.authority import (
+    Authority,
+    cached_authority,
+    fingerprint,
+    load_authority,
+)
 from kiban.identity.ca.models import (
     CertificateKind,
     CertificateStatus,
@@ -40,7 +45,7 @@ from kiban.identity.ca.profiles import (
     policy_of,
     random_holder_name,
 )
-from kiban.identity.ca.repository import CertificateRepository
+from kiban.identity.ca.repository import CertificateRepository, RegisterAnswer, RegisterEntry
 from kiban.residents.codes import ResidentStatus
 from kiban.residents.models import Resident
 
@@ -415,15 +420,35 @@ class CertificateAuthorityService:
 
     def verify_holder_certificate(
         self, certificate: x509.Certificate, kind: CertificateKind
-    ) -> IssuedCertificate:
+    ) -> RegisterEntry:
         """The register entry of a certificate that holds now; else CertificateRejected.
 
         Checks, cheapest first: issued by this deployment's issuing CA (whose chain to the
         root was checked when it was loaded), within its validity and the CA's, of ``kind``
         by its policy and by the register, the very certificate the register holds, and not
-        revoked.
+        revoked.  The entry says whether its holder is still a resident.
+
+        The CA comes from the process's cache by the certificate's authority key identifier,
+        and the statement that reads the register also confirms that it is still this
+        database's issuing CA; only when it is not is the CA loaded again.
         """
-        authority = self.authority
+        serial = serial_hex(certificate.serial_number)
+        cached = None if self._authority else cached_authority(certificate)
+        if cached is not None:
+            answer = self.repository.answer(serial)
+            if answer.issuing_fingerprint == cached.issuing_fingerprint:
+                self._authority = cached
+                return self._verify(certificate, kind, cached, answer)
+        return self._verify(certificate, kind, self.authority, None)
+
+    def _verify(
+        self,
+        certificate: x509.Certificate,
+        kind: CertificateKind,
+        authority: Authority,
+        answer: RegisterAnswer | None,
+    ) -> RegisterEntry:
+        """The checks, against ``authority``, the database's issuing CA."""
         try:
             certificate.verify_directly_issued_by(authority.issuing)
         except (ValueError, TypeError, InvalidSignature):
@@ -444,16 +469,18 @@ class CertificateAuthorityService:
                 "wrong-certificate-kind",
                 f"Not a {kind.value} certificate / 用途の異なる証明書です",
             )
-        record = self.repository.get(serial_hex(certificate.serial_number))
-        if record is None or record.kind != kind or record.fingerprint != fingerprint(certificate):
+        if answer is None:
+            answer = self.repository.answer(serial_hex(certificate.serial_number))
+        entry = answer.entry
+        if entry is None or entry.kind != kind or entry.fingerprint != fingerprint(certificate):
             raise CertificateRejected(
                 "unknown-certificate", "The certificate is not in the register / 登録がありません"
             )
-        if record.status != CertificateStatus.VALID:
+        if entry.status != CertificateStatus.VALID:
             raise CertificateRejected(
                 "certificate-revoked", "The certificate has been revoked / 証明書は失効しています"
             )
-        return record
+        return entry
 
 
 def _holder(record: IssuedCertificate) -> str:

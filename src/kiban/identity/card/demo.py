@@ -24,9 +24,8 @@ from kiban.identity.ca.models import CertificateStatus
 from kiban.identity.ca.repository import CertificateRepository
 from kiban.identity.ca.service import JAPAN, as_utc, utc_now
 from kiban.identity.card.issuance import issue_card
-from kiban.identity.card.models import CardSignInRequest
 from kiban.identity.card.protocol import signin_message
-from kiban.identity.card.repository import DemoResidentRepository
+from kiban.identity.card.repository import DemoResidentRepository, SignIn
 from kiban.identity.card.service import CardSignInService
 from kiban.identity.card.virtual import CardError, VirtualCard
 from kiban.residents.synthetic import DEMO_MUNICIPALITIES
@@ -141,7 +140,7 @@ def open_wallet_card(settings: Settings, card_id: str) -> VirtualCard:
 
 def approve_with_wallet_card(
     session: Session, settings: Settings, card_id: str, code: str, pin: str, *, client_ip: str
-) -> CardSignInRequest:
+) -> SignIn:
     """Sign the request's challenge with a wallet card and approve it like any device."""
     card = open_wallet_card(settings, card_id)
     service = CardSignInService(session, settings)

@@ -1,7 +1,9 @@
 """Sign-in pages: the chooser, card sign-in with its code and QR code, and the demo wallet.
 
-They work without JavaScript: the waiting page refreshes itself with ``<meta refresh>`` and
-has a plain 続ける / Continue button.
+They work without JavaScript: the waiting page has a plain 続ける / Continue button.  With
+JavaScript, a small script (``/static/card-signin-wait.js``) asks the status endpoint every
+few seconds and presses Continue once the card has answered.  The page does not refresh
+itself: an automatic refresh is a WCAG failure (F41) and would take a screen reader's place.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from typing import Annotated
 
 import segno
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 from starlette.responses import Response
@@ -22,8 +24,9 @@ from kiban.core.dependencies import DbSession
 from kiban.core.errors import NotFound, ProblemError
 from kiban.core.throttle import client_ip
 from kiban.identity.card.demo import DEMO_PIN, approve_with_wallet_card, wallet_cards
-from kiban.identity.card.models import CardSignInRequest, SignInStatus
+from kiban.identity.card.models import SignInStatus
 from kiban.identity.card.protocol import display_code, normalise_code
+from kiban.identity.card.repository import SignIn
 from kiban.identity.card.service import (
     COMPLETION_GRACE,
     SIGNIN_LIFETIME,
@@ -40,7 +43,7 @@ router = APIRouter(
 
 BROWSER_COOKIE = "kiban_card_signin"
 _COOKIE_PATH = "/signin/card"
-REFRESH_SECONDS = 3
+POLL_SECONDS = 3
 
 
 def _settings(request: Request) -> Settings:
@@ -96,11 +99,10 @@ def _qr_svg(content: str) -> Markup:
     return Markup(svg)  # segno's own SVG markup; the content is our URL with a checked code
 
 
-@router.get("/signin/card/{code}")
-def card_signin_status(code: str, request: Request, session: DbSession) -> Response:
-    """Wait for the approval; once approved, start the session and go on to ``next``."""
-    service = _service(request, session)
+def _own_signin(request: Request, session: Session, code: str) -> SignIn:
+    """The sign-in request ``code``, only for the browser that started it."""
     normalised = normalise_code(code)
+    service = _service(request, session)
     signin = (
         service.for_browser(normalised, request.cookies.get(BROWSER_COOKIE)) if normalised else None
     )
@@ -113,6 +115,24 @@ def card_signin_status(code: str, request: Request, session: DbSession) -> Respo
             "Start card sign-in again from this browser."
             " / このブラウザでもう一度サインインを開始してください。",
         )
+    return signin
+
+
+@router.get("/signin/card/{code}/status", response_class=JSONResponse)
+def card_signin_progress(code: str, request: Request, session: DbSession) -> JSONResponse:
+    """Whether the card has answered yet, for the waiting page's script."""
+    signin = _own_signin(request, session, code)
+    waiting = signin.status == SignInStatus.PENDING and not _service(request, session).is_expired(
+        signin
+    )
+    return JSONResponse({"waiting": waiting}, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/signin/card/{code}")
+def card_signin_status(code: str, request: Request, session: DbSession) -> Response:
+    """Wait for the approval; once approved, start the session and go on to ``next``."""
+    service = _service(request, session)
+    signin = _own_signin(request, session, code)
     if signin.status == SignInStatus.APPROVED:
         response = RedirectResponse(signin.next_path, status_code=303)
         try:
@@ -128,9 +148,7 @@ def card_signin_status(code: str, request: Request, session: DbSession) -> Respo
     return _page(request, signin, state="waiting")
 
 
-def _page(
-    request: Request, signin: CardSignInRequest, *, state: str, status_code: int = 200
-) -> Response:
+def _page(request: Request, signin: SignIn, *, state: str, status_code: int = 200) -> Response:
     settings = _settings(request)
     code = signin.code
     device_url = f"{settings.public_url}/card/signin-requests/{code}"
@@ -143,16 +161,13 @@ def _page(
             "display_code": display_code(code),
             "device_url": device_url,
             "qr_svg": _qr_svg(device_url) if state == "waiting" else None,
-            "refresh_seconds": REFRESH_SECONDS,
+            "poll_seconds": POLL_SECONDS,
             "expires_at": signin.expires_at,
             "next": signin.next_path,
             "demo_wallet": settings.demo_wallet,
         },
         status_code=status_code,
     )
-    if state == "waiting":
-        # base.html has no head block for the <meta> refresh; browsers honour the header too.
-        response.headers["Refresh"] = str(REFRESH_SECONDS)
     return response
 
 

@@ -34,25 +34,23 @@ from kiban.core.audit import AuditOutcome, record_audit
 from kiban.core.config import Settings
 from kiban.core.errors import ProblemError
 from kiban.core.sessions import AuthSession, SubjectKind, start_session
-from kiban.core.throttle import ensure_not_locked, record_failure, throttle
+from kiban.core.throttle import Locked, ensure_not_locked, record_failure, throttle
 from kiban.identity.ca.models import CertificateKind
-from kiban.identity.ca.repository import CertificateRepository
 from kiban.identity.ca.service import (
     CertificateAuthorityService,
     CertificateRejected,
     Clock,
-    as_utc,
     resident_subject,
     utc_now,
 )
-from kiban.identity.card.models import CardSignInRequest, SignInStatus
+from kiban.identity.card.models import SignInStatus
 from kiban.identity.card.protocol import (
     new_challenge,
     new_code,
     origin_of,
     signin_message,
 )
-from kiban.identity.card.repository import SignInRequestRepository
+from kiban.identity.card.repository import SignIn, SignInRequestRepository
 from kiban.residents.codes import ResidentStatus
 
 SIGNIN_LIFETIME = timedelta(minutes=5)
@@ -119,7 +117,7 @@ def _used() -> SignInRefused:
 
 @dataclass(frozen=True, slots=True)
 class StartedSignIn:
-    request: CardSignInRequest
+    request: SignIn
     browser_secret: str  # goes into the browser's cookie; only its hash is stored
 
 
@@ -135,27 +133,22 @@ class CardSignInService:
 
     def start(self, next_path: str | None) -> StartedSignIn:
         now = self.now()
-        code = new_code()
-        while (existing := self.requests.get(code)) is not None:
-            if as_utc(existing.expires_at) + COMPLETION_GRACE <= now:
-                self.requests.delete(existing)  # a long-dead request gives up its code
-                break
-            code = new_code()
         secret = secrets.token_urlsafe(32)
-        request = CardSignInRequest(
-            code=code,
-            challenge=new_challenge(),
-            browser_secret_sha256=browser_secret_hash(secret),
-            next_path=safe_next(next_path),
-            status=SignInStatus.PENDING.value,
-            created_at=now,
-            expires_at=now + SIGNIN_LIFETIME,
-        )
-        self.requests.add(request)
-        self.session.flush()
-        return StartedSignIn(request, secret)
+        while True:
+            request = SignIn(
+                code=new_code(),
+                challenge=new_challenge(),
+                browser_secret_sha256=browser_secret_hash(secret),
+                next_path=safe_next(next_path),
+                status=SignInStatus.PENDING.value,
+                created_at=now,
+                expires_at=now + SIGNIN_LIFETIME,
+            )
+            # A long-dead request gives up its code; a live one keeps it and we draw again.
+            if self.requests.create(request, reusable_from=now - COMPLETION_GRACE):
+                return StartedSignIn(request, secret)
 
-    def for_browser(self, code: str, browser_secret: str | None) -> CardSignInRequest | None:
+    def for_browser(self, code: str, browser_secret: str | None) -> SignIn | None:
         """The request, if this browser started it (it holds the secret); else None."""
         request = self.requests.get(code)
         if request is None or browser_secret is None:
@@ -166,28 +159,17 @@ class CardSignInService:
             return None
         return request
 
-    def is_expired(self, request: CardSignInRequest) -> bool:
-        return as_utc(request.expires_at) <= self.now()
+    def is_expired(self, request: SignIn) -> bool:
+        return request.expires_at <= self.now()
 
-    def complete(self, request: CardSignInRequest, response: Response) -> AuthSession:
+    def complete(self, request: SignIn, response: Response) -> AuthSession:
         """The approved request's resident session, started once and only once."""
         now = self.now()
         if request.tenant_code is None or request.addressee_number is None:
             raise _used()
         if not self.requests.complete(request.code, now=now, deadline_after=now - COMPLETION_GRACE):
             raise _used()
-        subject_id = f"{request.tenant_code}:{request.addressee_number}"
-        auth_session = start_session(
-            self.session,
-            response,
-            kind=SubjectKind.RESIDENT,
-            subject_id=subject_id,
-            acr=CARD_ACR,
-            amr=CARD_AMR,
-            tenant_code=request.tenant_code,
-            settings=self.settings,
-            now=now,
-        )
+        # Recorded first so that the session's flush writes both rows in one go.
         record_audit(
             self.session,
             "card.sign_in",
@@ -198,11 +180,21 @@ class CardSignInService:
             details={"code": request.code},
             now=now,
         )
-        return auth_session
+        return start_session(
+            self.session,
+            response,
+            kind=SubjectKind.RESIDENT,
+            subject_id=f"{request.tenant_code}:{request.addressee_number}",
+            acr=CARD_ACR,
+            amr=CARD_AMR,
+            tenant_code=request.tenant_code,
+            settings=self.settings,
+            now=now,
+        )
 
     # The device ----------------------------------------------------------------------------
 
-    def describe(self, code: str, *, client_ip: str) -> CardSignInRequest:
+    def describe(self, code: str, *, client_ip: str) -> SignIn:
         """A pending request for the device to show and sign."""
         throttle(
             self.session, f"card-lookup:ip:{client_ip}", limit=LOOKUPS_PER_IP, window=IP_WINDOW
@@ -218,7 +210,7 @@ class CardSignInService:
 
     def approve(
         self, code: str, certificate_pem: str, signature: bytes, *, client_ip: str
-    ) -> CardSignInRequest:
+    ) -> SignIn:
         """Verify the device's answer and mark the request approved for its resident."""
         now = self.now()
         throttle(
@@ -229,13 +221,15 @@ class CardSignInService:
             now=now,
         )
         bucket = f"card-approve:request:{code}"
-        ensure_not_locked(self.session, bucket, now=now)
-        request = self.requests.get(code)
+        request, locked_until = self.requests.get_with_lock(code, bucket)
+        if locked_until is not None and locked_until > now:
+            raise Locked((locked_until - now).total_seconds())
         if request is None:
+            ensure_not_locked(self.session, bucket, now=now)  # a lock may outlive its request
             raise self._refuse(None, _not_found())
         if request.status != SignInStatus.PENDING:
             raise self._refuse(bucket, _used())
-        if as_utc(request.expires_at) <= now:
+        if request.expires_at <= now:
             raise self._refuse(bucket, _expired())
         try:
             certificate = x509.load_pem_x509_certificate(certificate_pem.encode("ascii"))
@@ -276,8 +270,7 @@ class CardSignInService:
         # An authentication certificate always names a resident record (a check constraint).
         assert tenant_code is not None
         assert addressee_number is not None
-        status = CertificateRepository(self.session).resident_status(tenant_code, addressee_number)
-        if status != ResidentStatus.RESIDENT:
+        if record.resident_status != ResidentStatus.RESIDENT:
             raise self._refuse(
                 bucket,
                 SignInRefused(

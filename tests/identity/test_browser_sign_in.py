@@ -1,0 +1,128 @@
+"""End to end in Chromium: a visitor signs in to the sample relying party with the demo
+wallet's card, agrees to share their details, and sees the claims the relying party got.
+
+Everything is real: the sign-in page, the wallet approving with a signature from a virtual
+card, the consent page, and the relying party exchanging the code over HTTP.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from pydantic import SecretStr
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from accessibility import AXE, wcag_violations
+from kiban.app import create_app
+from kiban.core.config import Settings
+from kiban.core.crypto import personal_number_hasher
+from kiban.demo.relying_party import register_demo_client
+from kiban.identity.card.demo import DEMO_PIN, issue_demo_cards
+from kiban.residents.codes import Relationship, Sex
+from kiban.residents.schemas import AddressIn, HouseholdPlacement, MovingInIn, PersonIn
+from kiban.residents.service import ResidentService
+from kiban.tenants.service import TenantService
+from live_server import listen, serving
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
+
+
+def _seed(engine: Engine, settings: Settings) -> None:
+    """One resident of 千代田区 with a card in the demo wallet, and the sample relying party."""
+    with Session(engine) as session:
+        TenantService(session).enable("131016")
+        ResidentService(session, "131016", personal_number_hasher(settings)).register_moving_in(
+            MovingInIn(
+                person=PersonIn(
+                    family_name="山田",
+                    given_name="花子",
+                    family_name_kana="ヤマダ",
+                    given_name_kana="ハナコ",
+                    birth_date=date(1980, 5, 1),
+                    sex=Sex.FEMALE,
+                ),
+                resident_record_code="00000000019",
+                personal_number=SecretStr("123456789018"),
+                household=HouseholdPlacement(household_number=None, relationship=Relationship.HEAD),
+                address=AddressIn(
+                    lg_code="131016", town_name="霞が関一丁目", banchi="1-3", katagaki=None
+                ),
+                moved_in_on=date(2024, 4, 1),
+                notified_on=date(2024, 4, 1),
+            )
+        )
+        assert issue_demo_cards(session, settings, per_tenant=1) == 1
+        register_demo_client(session, settings)
+        session.commit()
+
+
+@pytest.fixture(scope="module")
+def demo_server(private_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    listener, url = listen()
+    settings = Settings(
+        database_url=private_engine.url.render_as_string(hide_password=False),
+        data_dir=Path(tmp_path_factory.mktemp("demo")),
+        public_url=url,
+        demo_wallet=True,
+        preload_registry=False,
+        log_format="console",
+        log_level="warning",
+    )
+    _seed(private_engine, settings)
+    with serving(create_app(settings, private_engine), listener):
+        yield url
+
+
+@pytest.fixture
+def page(browser: Browser, demo_server: str) -> Iterator[Page]:
+    context = browser.new_context(base_url=demo_server)
+    context.add_init_script(path=AXE)
+    yield context.new_page()
+    context.close()
+
+
+def test_sign_in_to_a_relying_party_with_the_demo_wallet(page: Page) -> None:
+    page.goto("/demo/relying-party/")
+    page.get_by_role("button", name="kiban でサインイン").click()
+
+    # Not signed in to kiban: the sign-in chooser, then the card sign-in's code and QR code.
+    expect(page).to_have_url(re.compile(r"/signin\?next="))
+    assert wcag_violations(page) == []
+    page.get_by_role("button", name="カードでサインイン").click()
+    expect(page.get_by_role("heading", name="サインインコード")).to_be_visible()
+    assert wcag_violations(page) == []
+
+    # The "device": the demo wallet, in a new tab with the code filled in.
+    with page.context.expect_page() as opened:
+        page.get_by_role("link", name="デモ用ウォレット").click()
+    wallet = opened.value
+    wallet.get_by_label("山田 花子", exact=False).check()
+    wallet.get_by_label("暗証番号", exact=False).fill(DEMO_PIN)
+    assert wcag_violations(wallet) == []
+    wallet.get_by_role("button", name="承認する").click()
+    wallet.close()
+
+    # Back in the browser: continue (the page also refreshes by itself) to the consent page.
+    page.get_by_role("button", name="続ける").click()
+    consent = page.get_by_role("button", name="同意して提供する")
+    expect(consent).to_be_visible()
+    expect(page.get_by_text("デモ市 子育て支援ポータル")).to_be_visible()
+    assert wcag_violations(page) == []
+    consent.click()
+
+    # The relying party exchanged the code and shows what it was given.
+    claims = page.locator("#released-claims")
+    expect(claims).to_contain_text("山田")
+    expect(claims).to_contain_text("霞が関")
+    expect(claims).to_contain_text("1980-05-01")
+    expect(claims).to_contain_text("aal3")
+    assert wcag_violations(page) == []
