@@ -1,13 +1,16 @@
 """Token-endpoint exchanges per second: authorization code → access, refresh and ID token.
 
-Each exchange authenticates the client (client_secret_basic), checks and spends the code
-(PKCE S256), writes a grant, two tokens and an audit event, signs an ES256 ID token and
+Each exchange counts the attempt against the caller's address and the client (the
+database-backed throttle), authenticates the client (client_secret_basic), spends and checks
+the code (PKCE S256), writes a grant, two tokens and an audit event, signs an ES256 ID token and
 commits.  Measured twice on a throw-away database per backend:
 
-* service layer: ``ClientAuthenticator`` + ``TokenService.exchange_code`` in worker threads,
-  one session and commit per exchange, no HTTP;
+* service layer: ``TokenEndpoint.authenticate`` + ``TokenEndpoint.grant`` in worker threads —
+  the code the route runs, in one transaction per exchange as the route's — without HTTP; the
+  SQL statements and commits per exchange are counted too;
 * over HTTP: ``POST /oidc/token`` to ``uvicorn kiban.app:create_app`` in its own processes
-  (``--workers``), from client threads in this process (throttling included).
+  (``--http-workers``; one for SQLite, whose single writer would make more of them wait on each
+  other until "database is locked"), from client threads in this process.
 
 The codes are made beforehand, for a business-account subject (no resident lookup).
 
@@ -28,7 +31,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,20 +40,18 @@ from pathlib import Path
 import httpx2
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, delete, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiban.core import migrations
 from kiban.core.config import Settings
-from kiban.core.database import create_database_engine, session_factory
+from kiban.core.database import create_database_engine, session_factory, session_scope
 from kiban.core.sessions import AuthSession, SubjectKind
+from kiban.core.throttle import ThrottleBucket
 from kiban.identity.oidc.authorization import AuthorizationService, s256
-from kiban.identity.oidc.client_auth import ClientAuthenticator
 from kiban.identity.oidc.clients import ClientInput, ClientService
-from kiban.identity.oidc.endpoints import Endpoints
-from kiban.identity.oidc.repository import OidcRepository
-from kiban.identity.oidc.tokens import TokenService
+from kiban.identity.oidc.token_endpoint import ClientCredentials, GrantRequest, TokenEndpoint
 from machine import describe
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -58,6 +59,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 REDIRECT_URI = "https://rp.example/callback"
 VERIFIER = "v" * 64
+CALLER_IP = "127.0.0.1"  # the address the HTTP clients below come from: the same throttle row
 
 
 @dataclass(frozen=True)
@@ -139,36 +141,83 @@ def make_codes(
     return codes
 
 
-def run_threads(codes: list[str], threads: int, work: object) -> float:
+def run_threads(codes: list[str], threads: int, work: Callable[[list[str]], None]) -> float:
     chunks = [codes[index::threads] for index in range(threads)]
-    workers = [threading.Thread(target=work, args=(chunk,)) for chunk in chunks]  # type: ignore[arg-type]
+    failures: list[BaseException] = []
+
+    def guarded(chunk: list[str]) -> None:
+        try:
+            work(chunk)
+        except BaseException as error:
+            failures.append(error)
+
+    workers = [threading.Thread(target=guarded, args=(chunk,)) for chunk in chunks]
     started = time.perf_counter()
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
-    return time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise failures[0]
+    return elapsed
+
+
+def fresh_throttle_window(engine: Engine) -> None:
+    """Forget the previous measurement's attempts, so that it does not count against the next."""
+    with Session(engine) as session:
+        session.execute(delete(ThrottleBucket))
+        session.commit()
+
+
+@dataclass(frozen=True)
+class ServiceLayerRun:
+    rate: float
+    statements: float  # SQL statements per exchange
+    commits: float
 
 
 def service_layer(
     engine: Engine, settings: Settings, client: Client, n: int, threads: int
-) -> float:
+) -> ServiceLayerRun:
     factory = session_factory(engine)
     codes = make_codes(factory, settings, client, n)
-    endpoints = Endpoints.of(settings)
+    credentials = ClientCredentials(authorization=client.basic)
+    # The route's own unit of work: kiban.core.dependencies.get_session runs session_scope.
+    unit_of_work = contextmanager(session_scope)
 
     def work(chunk: list[str]) -> None:
         for code in chunk:
-            with factory() as session:
-                authenticator = ClientAuthenticator(
-                    OidcRepository(session), issuer=endpoints.issuer, token_endpoint=endpoints.token
+            with unit_of_work(factory) as session:
+                endpoint = TokenEndpoint(session, settings)
+                authenticated = endpoint.authenticate(CALLER_IP, credentials)
+                endpoint.grant(
+                    authenticated,
+                    GrantRequest(
+                        "authorization_code",
+                        code=code,
+                        redirect_uri=REDIRECT_URI,
+                        code_verifier=VERIFIER,
+                    ),
                 )
-                found = authenticator.authenticate(client.basic, None, None, None)
-                TokenService(session, settings).exchange_code(found, code, REDIRECT_URI, VERIFIER)
-                session.commit()
 
-    elapsed = run_threads(codes, threads, work)
-    return n / elapsed
+    counts = {"statements": 0, "commits": 0}
+
+    def count_statement(*_: object) -> None:
+        counts["statements"] += 1
+
+    def count_commit(*_: object) -> None:
+        counts["commits"] += 1
+
+    fresh_throttle_window(engine)
+    event.listen(engine, "before_cursor_execute", count_statement)
+    event.listen(engine, "commit", count_commit)
+    try:
+        elapsed = run_threads(codes, threads, work)
+    finally:
+        event.remove(engine, "before_cursor_execute", count_statement)
+        event.remove(engine, "commit", count_commit)
+    return ServiceLayerRun(n / elapsed, counts["statements"] / n, counts["commits"] / n)
 
 
 def free_port() -> int:
@@ -220,6 +269,7 @@ def over_http(
         # The server's settings name it by its own URL: codes are made for that issuer.
         server_settings = settings.model_copy(update={"public_url": url})
         codes = make_codes(session_factory(engine), server_settings, client, n)
+        fresh_throttle_window(engine)
         statuses: list[int] = []
 
         def work(chunk: list[str]) -> None:
@@ -250,12 +300,23 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--codes", type=int, default=3000, help="exchanges per measurement")
     parser.add_argument("--threads", type=int, default=4, help="service-layer threads")
-    parser.add_argument("--http-workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument(
+        "--http-workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="uvicorn worker processes on PostgreSQL (default: one per core; SQLite gets one)",
+    )
     parser.add_argument("--http-threads", type=int, default=8, help="HTTP client threads")
     arguments = parser.parse_args()
     backends = ["sqlite", "postgresql"] if arguments.backend == "both" else [arguments.backend]
 
-    table = Table("backend", "measure", "exchanges/s", title="Token endpoint: code → tokens")
+    table = Table(
+        "backend",
+        "measure",
+        "exchanges/s",
+        "statements/exchange",
+        title="Token endpoint: code → tokens",
+    )
     for backend in backends:
         with throwaway_database(backend) as url, tempfile.TemporaryDirectory() as data_dir:
             settings = Settings(
@@ -268,8 +329,13 @@ def main() -> None:
             client = prepare(engine, settings)
             # SQLite has one writer at a time: more threads only queue on its lock.
             threads = 1 if backend == "sqlite" else arguments.threads
-            rate = service_layer(engine, settings, client, arguments.codes, threads)
-            table.add_row(backend, f"service layer, {threads} thread(s)", f"{rate:,.0f}")
+            run = service_layer(engine, settings, client, arguments.codes, threads)
+            table.add_row(
+                backend,
+                f"service layer, {threads} thread(s)",
+                f"{run.rate:,.0f}",
+                f"{run.statements:.1f} + {run.commits:.0f} commit",
+            )
             # Several SQLite writer processes wait on each other until "database is locked".
             http_workers = 1 if backend == "sqlite" else arguments.http_workers
             rate = over_http(
@@ -279,6 +345,7 @@ def main() -> None:
                 backend,
                 f"HTTP, {http_workers} uvicorn worker(s), {arguments.http_threads} client threads",
                 f"{rate:,.0f}",
+                "",
             )
             engine.dispose()
     console = Console()

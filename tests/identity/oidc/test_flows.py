@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from identity.oidc.provider_support import RP_CALLBACK, RP_LOGGED_OUT, TESTSERVER, register
@@ -21,6 +23,8 @@ from kiban.core.audit import AuditEvent
 from kiban.core.config import Settings
 from kiban.core.sessions import AuthSession
 from kiban.identity.oidc.keys import SigningKeys
+from kiban.identity.oidc.models import OidcAuthorizationCode
+from kiban.identity.oidc.token_endpoint import TokenEndpointLimits
 from kiban.residents.models import Resident
 
 NewRelyingParty = Callable[..., RelyingParty]
@@ -270,6 +274,82 @@ def test_a_reused_code_is_refused_and_revokes_its_tokens(
     assert {"client_id": rp.client_id, "reason": "code_reused"} in reasons
 
 
+def test_a_code_presented_by_another_client_is_refused_and_not_spent(
+    new_rp: NewRelyingParty, resident_browser: TestClient
+) -> None:
+    rp, other = new_rp(), new_rp()
+    attempt, code = signed_in_code(rp, resident_browser)
+    stolen = other.token_request(code, attempt.verifier)
+    assert stolen.status_code == 400
+    assert stolen.json()["error"] == "invalid_grant"
+    # Another client cannot burn someone else's code: its owner still exchanges it.
+    assert rp.token_request(code, attempt.verifier).status_code == 200
+
+
+def test_an_expired_code_is_refused_and_spent(
+    new_rp: NewRelyingParty, resident_browser: TestClient, db_session: Session
+) -> None:
+    rp = new_rp()
+    attempt, code = signed_in_code(rp, resident_browser)
+    db_session.execute(
+        update(OidcAuthorizationCode)
+        .where(OidcAuthorizationCode.client_id == rp.client_id)
+        .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    )
+    expired = rp.token_request(code, attempt.verifier)
+    assert expired.status_code == 400
+    assert "expired" in expired.json()["error_description"]
+    again = rp.token_request(code, attempt.verifier)
+    assert "already used" in again.json()["error_description"]
+
+
+def test_a_wrong_pkce_verifier_spends_the_code(
+    new_rp: NewRelyingParty, resident_browser: TestClient
+) -> None:
+    rp = new_rp()
+    attempt, code = signed_in_code(rp, resident_browser)
+    assert rp.token_request(code, rp.oauth.create_code_verifier(64)).status_code == 400
+    # Guessing verifiers one request at a time is not possible: the code is gone.
+    retry = rp.token_request(code, attempt.verifier)
+    assert retry.status_code == 400
+    assert "already used" in retry.json()["error_description"]
+
+
+def test_the_token_endpoint_limits_each_client(
+    new_rp: NewRelyingParty, resident_browser: TestClient, app: FastAPI
+) -> None:
+    app.state.oidc_token_limits = TokenEndpointLimits(per_client=2, per_ip=100)
+    rp, other = new_rp(), new_rp()
+    for _ in range(2):
+        attempt, code = signed_in_code(rp, resident_browser)
+        assert rp.token_request(code, attempt.verifier).status_code == 200
+    attempt, code = signed_in_code(rp, resident_browser)
+    refused = rp.token_request(code, attempt.verifier)
+    assert refused.status_code == 429
+    assert refused.json()["error"] == "invalid_request"
+    assert int(refused.headers["retry-after"]) >= 1
+    # Another client is not held back.
+    attempt_other, code_other = signed_in_code(other, resident_browser)
+    assert other.token_request(code_other, attempt_other.verifier).status_code == 200
+    # The refused request did not spend its code.
+    app.state.oidc_token_limits = TokenEndpointLimits()
+    assert rp.token_request(code, attempt.verifier).status_code == 200
+
+
+def test_the_token_endpoint_limits_each_address_before_authenticating(
+    new_rp: NewRelyingParty, resident_browser: TestClient, app: FastAPI
+) -> None:
+    app.state.oidc_token_limits = TokenEndpointLimits(per_client=100, per_ip=2)
+    rp = new_rp()
+    attempt, code = signed_in_code(rp, resident_browser)
+    rp.secret = "not-the-secret"
+    for _ in range(2):
+        assert rp.token_request(code, attempt.verifier).status_code == 401
+    refused = rp.token_request(code, attempt.verifier)
+    assert refused.status_code == 429
+    assert "retry-after" in refused.headers
+
+
 def test_a_reused_refresh_token_revokes_its_family(
     new_rp: NewRelyingParty, resident_browser: TestClient
 ) -> None:
@@ -419,6 +499,21 @@ def test_rotated_keys_stay_published_and_new_tokens_use_the_new_one(
     rp.validate_id_token(issued["id_token"], nonce=attempt.nonce)  # still verifies
     _attempt, later = tokens(rp, resident_browser)
     assert jwt.get_unverified_header(later["id_token"])["kid"] == new_kid
+
+
+def test_a_code_exchanged_after_a_rotation_is_signed_by_the_new_key(
+    new_rp: NewRelyingParty,
+    resident_browser: TestClient,
+    db_session: Session,
+    settings: Settings,
+) -> None:
+    rp = new_rp()
+    tokens(rp, resident_browser)  # the first key, made on first use
+    attempt, code = signed_in_code(rp, resident_browser)
+    new_kid = SigningKeys(db_session, settings).create().kid
+    issued = rp.token_request(code, attempt.verifier).json()
+    assert jwt.get_unverified_header(issued["id_token"])["kid"] == new_kid
+    rp.validate_id_token(issued["id_token"], nonce=attempt.nonce)
 
 
 def test_rp_initiated_logout_ends_the_session(

@@ -7,18 +7,16 @@ error to answer with, so that not even a refusal is turned into problem details.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Header, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from kiban.core.access import PublicAccess, declare_access
 from kiban.core.config import Settings
 from kiban.core.dependencies import DbSession
-from kiban.core.throttle import RateLimited, client_ip, throttle
-from kiban.identity.oidc.client_auth import ClientAuthenticator
+from kiban.core.throttle import client_ip
 from kiban.identity.oidc.clients import CLIENT_ASSERTION_ALGORITHMS
 from kiban.identity.oidc.endpoints import (
     DISCOVERY_PATH,
@@ -27,23 +25,19 @@ from kiban.identity.oidc.endpoints import (
     USERINFO_PATH,
     Endpoints,
 )
-from kiban.identity.oidc.errors import NO_STORE, OAuthError, invalid_request
+from kiban.identity.oidc.errors import NO_STORE, OAuthError
 from kiban.identity.oidc.keys import ALGORITHM, SigningKeys
 from kiban.identity.oidc.models import OidcClient
-from kiban.identity.oidc.repository import OidcRepository
 from kiban.identity.oidc.scopes import CLAIM_SCOPES, SUPPORTED_SCOPES
+from kiban.identity.oidc.token_endpoint import (
+    ClientCredentials,
+    GrantRequest,
+    TokenEndpoint,
+    TokenEndpointLimits,
+)
 from kiban.identity.oidc.tokens import TokenService
 
 router = APIRouter(tags=["openid-connect"])
-
-
-@dataclass(frozen=True, slots=True)
-class TokenEndpointLimits:
-    """Attempts per window at the token endpoint; a deployment may raise them on app.state."""
-
-    per_client: int = 5000
-    per_ip: int = 5000
-    window: timedelta = timedelta(seconds=10)
 
 
 def _settings(request: Request) -> Settings:
@@ -51,9 +45,11 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def _limits(request: Request) -> TokenEndpointLimits:
+def _token_endpoint(request: Request, db: Session) -> TokenEndpoint:
     limits = getattr(request.app.state, "oidc_token_limits", None)
-    return limits if isinstance(limits, TokenEndpointLimits) else TokenEndpointLimits()
+    return TokenEndpoint(
+        db, _settings(request), limits if isinstance(limits, TokenEndpointLimits) else None
+    )
 
 
 @declare_access
@@ -66,28 +62,13 @@ def oauth_client_access(
     client_assertion: Annotated[str | None, Form()] = None,
 ) -> OidcClient | OAuthError:
     """A relying party authenticated with client_secret_basic or private_key_jwt."""
-    limits = _limits(request)
+    credentials = ClientCredentials(
+        authorization, client_id, client_assertion_type, client_assertion
+    )
     try:
-        throttle(
-            db, f"oidc-token:ip:{client_ip(request)}", limit=limits.per_ip, window=limits.window
-        )
-        endpoints = Endpoints.of(_settings(request))
-        client = ClientAuthenticator(
-            OidcRepository(db), issuer=endpoints.issuer, token_endpoint=endpoints.token
-        ).authenticate(authorization, client_id, client_assertion_type, client_assertion)
-        throttle(
-            db,
-            f"oidc-token:client:{client.client_id}",
-            limit=limits.per_client,
-            window=limits.window,
-        )
+        return _token_endpoint(request, db).authenticate(client_ip(request), credentials)
     except OAuthError as error:
         return error
-    except RateLimited as error:
-        return OAuthError(
-            "invalid_request", "too many token requests", status=429, headers=error.headers
-        )
-    return client
 
 
 @declare_access
@@ -157,18 +138,11 @@ def token(
     scope: Annotated[str | None, Form()] = None,
 ) -> JSONResponse:
     """Exchange an authorization code, or a refresh token, for tokens (RFC 6749 §4.1.3, §6)."""
+    grant = GrantRequest(grant_type, code, redirect_uri, code_verifier, refresh_token, scope)
     try:
         if isinstance(client, OAuthError):
             raise client
-        service = TokenService(db, _settings(request))
-        if grant_type == "authorization_code":
-            issued = service.exchange_code(client, code, redirect_uri, code_verifier)
-        elif grant_type == "refresh_token":
-            issued = service.refresh(client, refresh_token, scope)
-        elif grant_type:
-            raise OAuthError("unsupported_grant_type", f"{grant_type} is not supported")
-        else:
-            raise invalid_request("grant_type is required")
+        issued = _token_endpoint(request, db).grant(client, grant)
     except OAuthError as error:
         # Answered, not raised: what the refusal revoked and audited is committed.
         return error.response()

@@ -13,6 +13,7 @@ import json
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from urllib.parse import unquote_plus
 
 import httpx2
@@ -57,9 +58,15 @@ def _fetch_jwks(uri: str, *, refresh: bool = False) -> KeySet:
     return keys
 
 
+@lru_cache(maxsize=256)
+def _registered_keys(jwks: str) -> KeySet:
+    # Keyed by the registered JWKS text itself, so a changed registration is never served stale.
+    return KeySet.import_key_set(json.loads(jwks))
+
+
 def _client_keys(client: OidcClient, *, refresh: bool = False) -> KeySet:
     if client.jwks:
-        return KeySet.import_key_set(json.loads(client.jwks))
+        return _registered_keys(client.jwks)
     if client.jwks_uri:
         return _fetch_jwks(client.jwks_uri, refresh=refresh)
     raise invalid_client("the client has no registered keys")

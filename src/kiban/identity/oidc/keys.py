@@ -2,8 +2,10 @@
 
 A private key is kept in the database encrypted with AES-GCM under a key derived (HKDF) from
 the deployment's secret key for this one purpose, with its ``kid`` as associated data, so a
-row copied under another ``kid`` does not decrypt.  Decrypted keys are cached per process:
-they never change once made.
+row copied under another ``kid`` does not decrypt.  Decrypted keys are cached per process,
+by ``kid``: a ``kid`` is the key's RFC 7638 thumbprint, so it names one key material wherever
+it is found.  Which key signs is read from the database on every use (an exchange reads it in
+the statement that spends its code), so a rotation takes effect at once in every process.
 
 Rotation makes a new key the one that signs; the retired key's public half stays in the JWKS
 for ``RETIRED_KEY_PUBLISHED_FOR``, longer than any ID token it signed lives.
@@ -15,13 +17,14 @@ import json
 import os
 import threading
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from joserfc.jwk import ECKey, KeySet
-from sqlalchemy import or_, select
+from sqlalchemy import ScalarSelect, or_, select
 from sqlalchemy.orm import Session
 
 from kiban.core.config import Settings
@@ -44,8 +47,22 @@ class SigningKeyUnreadable(RuntimeError):
 
 def purpose_key(settings: Settings, purpose: bytes) -> bytes:
     """A 32-byte key for one purpose, derived from the deployment's secret key."""
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(
-        secret_key(settings)
+    return _derive(secret_key(settings), purpose)
+
+
+@lru_cache(maxsize=64)
+def _derive(secret: bytes, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(secret)
+
+
+def active_kid() -> ScalarSelect[str]:
+    """The ``kid`` of the key that signs now, as a subquery (NULL before the first key)."""
+    return (
+        select(OidcSigningKey.kid)
+        .where(OidcSigningKey.retired_at.is_(None))
+        .order_by(OidcSigningKey.created_at.desc())
+        .limit(1)
+        .scalar_subquery()
     )
 
 
@@ -98,8 +115,7 @@ class SigningKeys:
         return row or self.create()
 
     def private_key(self, row: OidcSigningKey) -> ECKey:
-        cache_key = (self._key, row.kid)
-        cached = _private_keys.get(cache_key)
+        cached = _private_keys.get((self._key, row.kid))
         if cached is None:
             try:
                 pem = _decrypt(self._key, row.kid, row.private_key_encrypted)
@@ -110,11 +126,18 @@ class SigningKeys:
                 ) from None
             cached = ECKey.import_key(pem, parameters={"kid": row.kid, "alg": ALGORITHM})
             with _cache_lock:
-                _private_keys[cache_key] = cached
+                _private_keys[(self._key, row.kid)] = cached
         return cached
 
-    def signer(self) -> ECKey:
-        """The private key that signs ID tokens now."""
+    def signer(self, kid: str | None = None) -> ECKey:
+        """The private key ``kid`` (read with :func:`active_kid`), or else the one signing now."""
+        if kid is not None:
+            cached = _private_keys.get((self._key, kid))
+            if cached is not None:
+                return cached
+            row = self.session.get(OidcSigningKey, kid)
+            if row is not None:
+                return self.private_key(row)
         return self.private_key(self.active())
 
     def published(self, now: datetime | None = None) -> list[OidcSigningKey]:

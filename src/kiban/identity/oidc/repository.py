@@ -1,13 +1,22 @@
-"""Every query of the OpenID Connect provider."""
+"""Every query of the OpenID Connect provider.
+
+The token endpoint's statements run on every exchange, so they are built once, with their
+values as named parameters, and executed on the session's connection: neither building a
+statement nor the ORM's unit of work is repeated per request.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from kiban.identity.oidc.keys import active_kid
 from kiban.identity.oidc.models import (
     OidcAuthorizationCode,
     OidcClient,
@@ -16,6 +25,51 @@ from kiban.identity.oidc.models import (
     OidcGrant,
     OidcToken,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class SpentCode:
+    """An authorization code just marked used, and the signing key current at that moment."""
+
+    subject: str
+    sub: str
+    redirect_uri: str
+    scope: str
+    nonce: str | None
+    code_challenge: str
+    acr: str
+    amr: str
+    auth_time: datetime
+    expires_at: datetime
+    signing_kid: str | None
+
+
+# One round trip: the update's own result carries the code, and the signing key that is
+# current as it runs, so an exchange never signs with a stale key and needs no second query.
+_SPEND_CODE = (
+    update(OidcAuthorizationCode)
+    .where(
+        OidcAuthorizationCode.code_sha256 == bindparam("digest"),
+        OidcAuthorizationCode.client_id == bindparam("client"),
+        OidcAuthorizationCode.used_at.is_(None),
+    )
+    .values(used_at=bindparam("now"))
+    .returning(
+        OidcAuthorizationCode.subject,
+        OidcAuthorizationCode.sub,
+        OidcAuthorizationCode.redirect_uri,
+        OidcAuthorizationCode.scope,
+        OidcAuthorizationCode.nonce,
+        OidcAuthorizationCode.code_challenge,
+        OidcAuthorizationCode.acr,
+        OidcAuthorizationCode.amr,
+        OidcAuthorizationCode.auth_time,
+        OidcAuthorizationCode.expires_at,
+        active_kid(),
+    )
+)
+_INSERT_GRANT = insert(OidcGrant)
+_INSERT_TOKEN = insert(OidcToken)
 
 
 class OidcRepository:
@@ -40,37 +94,40 @@ class OidcRepository:
 
         Expired ones are forgotten first: an expired assertion is refused anyway.
         """
-        self.session.execute(
+        connection = self.session.connection()
+        connection.execute(
             delete(OidcClientAssertion).where(
                 OidcClientAssertion.client_id == client_id, OidcClientAssertion.expires_at < now
             )
         )
-        try:
-            with self.session.begin_nested():
-                self.session.add(
-                    OidcClientAssertion(client_id=client_id, jti=jti, expires_at=expires_at)
-                )
-        except IntegrityError:
-            return False
-        return True
+        dialect = connection.dialect.name
+        statement = (
+            postgresql.insert(OidcClientAssertion)
+            if dialect == "postgresql"
+            else sqlite.insert(OidcClientAssertion)
+        )
+        # A concurrent twin waits for the first one's commit, then inserts nothing.
+        inserted = connection.execute(
+            statement.values(client_id=client_id, jti=jti, expires_at=expires_at)
+            .on_conflict_do_nothing()
+            .returning(OidcClientAssertion.jti)
+        ).first()
+        return inserted is not None
 
     # Codes ------------------------------------------------------------------------------
 
     def code(self, code_sha256: str) -> OidcAuthorizationCode | None:
         return self.session.get(OidcAuthorizationCode, code_sha256)
 
-    def use_code(self, code_sha256: str, now: datetime) -> bool:
-        """Mark the code used; False if another exchange got there first."""
-        result = self.session.execute(
-            update(OidcAuthorizationCode)
-            .where(
-                OidcAuthorizationCode.code_sha256 == code_sha256,
-                OidcAuthorizationCode.used_at.is_(None),
-            )
-            .values(used_at=now)
-            .execution_options(synchronize_session=False)
+    def spend_code(self, code_sha256: str, client_id: str, now: datetime) -> SpentCode | None:
+        """Mark the client's unused code used and return it; None if it is unknown, another
+        client's or already used."""
+        row = (
+            self.session.connection()
+            .execute(_SPEND_CODE, {"digest": code_sha256, "client": client_id, "now": now})
+            .first()
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return None if row is None else SpentCode(*tuple(row))
 
     def revoke_grants_of_code(self, code_sha256: str, now: datetime) -> None:
         self.session.execute(
@@ -80,7 +137,13 @@ class OidcRepository:
             .execution_options(synchronize_session=False)
         )
 
-    # Tokens -----------------------------------------------------------------------------
+    # Grants and tokens ------------------------------------------------------------------
+
+    def insert_grant(self, values: Mapping[str, Any]) -> None:
+        self.session.connection().execute(_INSERT_GRANT, values)
+
+    def insert_tokens(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        self.session.connection().execute(_INSERT_TOKEN, rows)
 
     def token(self, token_sha256: str) -> tuple[OidcToken, OidcGrant] | None:
         row = self.session.execute(

@@ -25,7 +25,7 @@ from kiban.identity.oidc.authorization import code_sha256, s256
 from kiban.identity.oidc.endpoints import Endpoints
 from kiban.identity.oidc.errors import OAuthError, invalid_grant, invalid_request, invalid_token
 from kiban.identity.oidc.keys import ALGORITHM, ID_TOKEN_LIFETIME, SigningKeys
-from kiban.identity.oidc.models import OidcClient, OidcGrant, OidcToken
+from kiban.identity.oidc.models import OidcClient, OidcGrant
 from kiban.identity.oidc.repository import OidcRepository
 from kiban.identity.oidc.subjects import Subjects, SubjectUnavailable
 
@@ -66,6 +66,31 @@ class TokenResponse:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class _Family:
+    """What every token of one grant says about the sign-in it came from."""
+
+    grant_id: str
+    client_id: str
+    subject: str
+    sub: str
+    acr: str
+    amr: str
+    auth_time: datetime
+
+    @classmethod
+    def of(cls, grant: OidcGrant) -> _Family:
+        return cls(
+            grant.grant_id,
+            grant.client_id,
+            grant.subject,
+            grant.sub,
+            grant.acr,
+            grant.amr,
+            grant.auth_time,
+        )
+
+
 class TokenService:
     def __init__(self, session: Session, settings: Settings) -> None:
         self.session = session
@@ -87,34 +112,47 @@ class TokenService:
         if not code or not redirect_uri or not code_verifier:
             raise invalid_request("code, redirect_uri and code_verifier are required")
         digest = code_sha256(code)
-        found = self.repository.code(digest)
-        if found is None or found.client_id != client.client_id:
-            raise invalid_grant("unknown authorization code")
-        if found.used_at is not None or not self.repository.use_code(digest, now):
+        # Spent before it is checked: a code presented with a wrong verifier is used up too.
+        spent = self.repository.spend_code(digest, client.client_id, now)
+        if spent is None:
+            found = self.repository.code(digest)
+            if found is None or found.client_id != client.client_id:
+                raise invalid_grant("unknown authorization code")
             # A replay: whoever holds the code may have stolen it, so nothing from it survives.
             self.repository.revoke_grants_of_code(digest, now)
             self._audit_failure(client, found.subject, "code_reused", now)
             raise invalid_grant("the authorization code was already used; its tokens are revoked")
-        if _utc(found.expires_at) <= now:
+        if _utc(spent.expires_at) <= now:
             raise invalid_grant("the authorization code has expired")
-        if redirect_uri != found.redirect_uri:
+        if redirect_uri != spent.redirect_uri:
             raise invalid_grant("redirect_uri does not match the authorization request")
-        if not _VERIFIER.match(code_verifier) or s256(code_verifier) != found.code_challenge:
+        if not _VERIFIER.match(code_verifier) or s256(code_verifier) != spent.code_challenge:
             raise invalid_grant("the PKCE code_verifier does not match the code_challenge")
-        grant = OidcGrant(
+        family = _Family(
             grant_id=secrets.token_hex(16),
             client_id=client.client_id,
-            subject=found.subject,
-            sub=found.sub,
-            scope=found.scope,
-            acr=found.acr,
-            amr=found.amr,
-            auth_time=found.auth_time,
-            code_sha256=digest,
-            created_at=now,
+            subject=spent.subject,
+            sub=spent.sub,
+            acr=spent.acr,
+            amr=spent.amr,
+            auth_time=spent.auth_time,
         )
-        self.repository.add(grant)
-        return self._issue(grant, found.scope, found.nonce, now)
+        self.repository.insert_grant(
+            {
+                "grant_id": family.grant_id,
+                "client_id": family.client_id,
+                "subject": family.subject,
+                "sub": family.sub,
+                "scope": spent.scope,
+                "acr": family.acr,
+                "amr": family.amr,
+                "auth_time": family.auth_time,
+                "code_sha256": digest,
+                "created_at": now,
+                "revoked_at": None,
+            }
+        )
+        return self._issue(family, spent.scope, spent.nonce, now, spent.signing_kid)
 
     def refresh(
         self,
@@ -146,56 +184,66 @@ class TokenService:
             if not set(narrower) <= set(granted):
                 raise OAuthError("invalid_scope", "a refresh cannot widen the granted scope")
             granted = [name for name in granted if name in narrower]
-        return self._issue(grant, " ".join(granted), None, now)
+        return self._issue(_Family.of(grant), " ".join(granted), None, now)
 
     def _issue(
-        self, grant: OidcGrant, scope: str, nonce: str | None, now: datetime
+        self,
+        family: _Family,
+        scope: str,
+        nonce: str | None,
+        now: datetime,
+        signing_kid: str | None = None,
     ) -> TokenResponse:
         access_token = secrets.token_urlsafe(32)
         refresh_token = secrets.token_urlsafe(32)
-        self.repository.add(
-            OidcToken(
-                token_sha256=token_sha256(access_token),
-                grant_id=grant.grant_id,
-                kind="access",
-                created_at=now,
-                expires_at=now + ACCESS_TOKEN_LIFETIME,
-            ),
-            OidcToken(
-                token_sha256=token_sha256(refresh_token),
-                grant_id=grant.grant_id,
-                kind="refresh",
-                created_at=now,
-                expires_at=now + REFRESH_TOKEN_LIFETIME,
-            ),
+        self.repository.insert_tokens(
+            [
+                {
+                    "token_sha256": token_sha256(token),
+                    "grant_id": family.grant_id,
+                    "kind": kind,
+                    "created_at": now,
+                    "expires_at": now + lifetime,
+                    "used_at": None,
+                }
+                for token, kind, lifetime in (
+                    (access_token, "access", ACCESS_TOKEN_LIFETIME),
+                    (refresh_token, "refresh", REFRESH_TOKEN_LIFETIME),
+                )
+            ]
         )
         record_audit(
             self.session,
             "oidc.token",
             AuditOutcome.SUCCESS,
-            actor=grant.client_id,
-            subject=grant.subject,
-            details={"client_id": grant.client_id, "grant_id": grant.grant_id, "scope": scope},
+            actor=family.client_id,
+            subject=family.subject,
+            details={"client_id": family.client_id, "grant_id": family.grant_id, "scope": scope},
             now=now,
         )
-        id_token = self.id_token(grant, nonce, access_token, now)
+        id_token = self.id_token(family, nonce, access_token, now, signing_kid)
         return TokenResponse(access_token, refresh_token, id_token, scope)
 
     def id_token(
-        self, grant: OidcGrant, nonce: str | None, access_token: str, now: datetime
+        self,
+        family: _Family,
+        nonce: str | None,
+        access_token: str,
+        now: datetime,
+        signing_kid: str | None = None,
     ) -> str:
-        signer = SigningKeys(self.session, self.settings).signer()
+        signer = SigningKeys(self.session, self.settings).signer(signing_kid)
         issued_at = int(now.timestamp())
         claims: dict[str, Any] = {
             "iss": self.issuer,
-            "sub": grant.sub,
-            "aud": grant.client_id,
-            "azp": grant.client_id,
+            "sub": family.sub,
+            "aud": family.client_id,
+            "azp": family.client_id,
             "iat": issued_at,
             "exp": issued_at + int(ID_TOKEN_LIFETIME.total_seconds()),
-            "auth_time": int(_utc(grant.auth_time).timestamp()),
-            "acr": grant.acr,
-            "amr": grant.amr.split(),
+            "auth_time": int(_utc(family.auth_time).timestamp()),
+            "acr": family.acr,
+            "amr": family.amr.split(),
             "at_hash": _half_hash(access_token),
         }
         if nonce is not None:
