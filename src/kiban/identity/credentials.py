@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 import pyotp
@@ -139,8 +140,16 @@ def generate_password() -> str:
 
 
 _hasher = PasswordHasher()  # argon2id with argon2-cffi's current recommended parameters
-# Verified against when the login id is unknown, so that it costs as long as a real check.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the login id is unknown, so that it costs as long as a real check.
+
+    Made on first use, not at import: hashing takes a fifth of a second, which every ``kiban``
+    command would otherwise pay.
+    """
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str, hasher: PasswordHasher = _hasher) -> str:
@@ -155,7 +164,7 @@ def verify_password(
     ``stored_hash`` None (an unknown login id) still spends the time of a verification.
     """
     try:
-        hasher.verify(stored_hash or _DUMMY_HASH, password)
+        hasher.verify(stored_hash or _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return False, None
     if stored_hash is None:
