@@ -43,7 +43,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -56,14 +55,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import Response
 from rich.console import Console
-from sqlalchemy import Engine, create_engine, event, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiban.core import migrations
 from kiban.core.config import Settings
 from kiban.core.crypto import PersonalNumberHasher
-from kiban.core.database import create_database_engine, session_factory
+from kiban.core.database import create_database_engine, scratch_postgresql_database, session_factory
 from kiban.identity.ca.authority import ensure_authority
 from kiban.identity.ca.service import CertificateAuthorityService
 from kiban.identity.card.protocol import b64url, signin_message
@@ -88,16 +86,8 @@ def throwaway_database(url: str | None, folder: Path) -> Iterator[str]:
     if url is None or url.startswith("sqlite"):
         yield f"sqlite:///{folder / 'kiban.db'}"
         return
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    name = f"kiban_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgresql_database(url, "kiban_bench") as scratch_url:
+        yield scratch_url
 
 
 def prepare(engine: Engine, settings: Settings, holders: int) -> list[Holder]:

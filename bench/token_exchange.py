@@ -30,7 +30,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,13 +39,17 @@ from pathlib import Path
 import httpx2
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, create_engine, delete, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, delete, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiban.core import migrations
 from kiban.core.config import Settings
-from kiban.core.database import create_database_engine, session_factory, session_scope
+from kiban.core.database import (
+    create_database_engine,
+    scratch_postgresql_database,
+    session_factory,
+    session_scope,
+)
 from kiban.core.sessions import AuthSession, SubjectKind
 from kiban.core.throttle import ThrottleBucket
 from kiban.identity.oidc.authorization import AuthorizationService, s256
@@ -74,16 +77,8 @@ def throwaway_database(backend: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory() as folder:
             yield f"sqlite:///{folder}/bench.db"
         return
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"kiban_bench_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgresql_database(POSTGRES_ADMIN_URL, "kiban_bench") as url:
+        yield url
 
 
 def prepare(engine: Engine, settings: Settings) -> Client:

@@ -8,9 +8,8 @@ that is rolled back, so tests never see each other's data.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from http.cookies import SimpleCookie
 from pathlib import Path
 
@@ -18,14 +17,14 @@ import pytest
 from fastapi import FastAPI, Response
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, sync_playwright
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from kiban.app import create_app
 from kiban.core import migrations
 from kiban.core.config import Settings
-from kiban.core.database import create_database_engine
+from kiban.core.database import create_database_engine, scratch_postgresql_database
 from kiban.core.dependencies import get_session
 from kiban.core.sessions import SESSION_COOKIE, AuthSession, SubjectKind, start_session
 from kiban.registry.addresses.normalizer import AddressNormalizer
@@ -61,23 +60,9 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'kiban.db'}"
 
 
-@contextmanager
-def _throw_away_postgresql_database() -> Iterator[str]:
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"kiban_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @pytest.fixture(scope="session")
 def postgresql_url() -> Iterator[str]:
-    with _throw_away_postgresql_database() as url:
+    with scratch_postgresql_database(POSTGRES_ADMIN_URL, "kiban_test") as url:
         yield url
 
 
@@ -104,7 +89,7 @@ def private_engine(database_url: str, tmp_path_factory: pytest.TempPathFactory) 
     """
     with ExitStack() as stack:
         if make_url(database_url).get_backend_name() == "postgresql":
-            url = stack.enter_context(_throw_away_postgresql_database())
+            url = stack.enter_context(scratch_postgresql_database(POSTGRES_ADMIN_URL, "kiban_test"))
         else:
             url = f"sqlite:///{tmp_path_factory.mktemp('private-db') / 'kiban.db'}"
         engine = create_database_engine(url)

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx2
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import Engine, create_engine, insert, select, text
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -28,7 +28,7 @@ from conftest import POSTGRES_ADMIN_URL
 from kiban.core import migrations
 from kiban.core.crypto import PersonalNumberHasher
 from kiban.core.csrf import CSRF_COOKIE
-from kiban.core.database import create_database_engine
+from kiban.core.database import create_database_engine, scratch_postgresql_database
 from kiban.core.sessions import SESSION_COOKIE
 from kiban.registry.addresses.models import Town
 from kiban.registry.localgov.models import LocalGovernment
@@ -63,16 +63,8 @@ def _own_database(database_url: str) -> Iterator[str]:
     if database_url.startswith("sqlite"):
         yield f"sqlite:///{Path(str(make_url(database_url).database)).with_name(f'cli-{uuid.uuid4().hex[:8]}.db')}"
         return
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"kiban_card_cli_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgresql_database(POSTGRES_ADMIN_URL, "kiban_card_cli") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
