@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,32 +31,49 @@ from kiban.identity.card.virtual import (
 FAST = 1_000  # KDF rounds for tests: the work factor is a parameter, not what is tested here
 
 
-def _issue(
-    session: Session, settings: Settings, make_resident: MakeResident, directory: Path, **kw: object
-) -> VirtualCard:
-    resident = make_resident(**kw)
-    issue_card(
-        session,
-        settings,
-        resident.tenant_code,
-        resident.addressee_number,
-        directory,
-        pin="4321",
-        signing_password="ABC123",
-        actor="test",
-        kdf_rounds=FAST,
-    )
-    return VirtualCard(directory)
+IssueCard = Callable[..., VirtualCard]
 
 
-def test_card_folder_holds_encrypted_keys_and_the_chain(
+@pytest.fixture
+def issue(
     db_session: Session,
     settings: Settings,
     authority: Authority,
     make_resident: MakeResident,
     tmp_path: Path,
+) -> IssueCard:
+    """Issues a new resident's card, PIN 4321 and signing password ABC123 unless told
+    otherwise, into ``tmp_path / "card"`` unless given another folder."""
+
+    def issue(
+        directory: Path | None = None,
+        *,
+        pin: str = "4321",
+        signing_password: str = "ABC123",
+        **resident: object,
+    ) -> VirtualCard:
+        person = make_resident(**resident)
+        folder = directory or tmp_path / "card"
+        issue_card(
+            db_session,
+            settings,
+            person.tenant_code,
+            person.addressee_number,
+            folder,
+            pin=pin,
+            signing_password=signing_password,
+            actor="test",
+            kdf_rounds=FAST,
+        )
+        return VirtualCard(folder)
+
+    return issue
+
+
+def test_card_folder_holds_encrypted_keys_and_the_chain(
+    issue: IssueCard, authority: Authority, tmp_path: Path
 ) -> None:
-    card = _issue(db_session, settings, make_resident, tmp_path / "card")
+    card = issue()
     folder = tmp_path / "card"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert stat.S_IMODE((folder / AUTH_KEY_FILE).stat().st_mode) == 0o600
@@ -76,25 +94,19 @@ def test_card_folder_holds_encrypted_keys_and_the_chain(
 
 
 def test_a_child_card_has_no_signing_key(
-    db_session: Session,
-    settings: Settings,
-    authority: Authority,
-    make_resident: MakeResident,
+    issue: IssueCard,
     tmp_path: Path,
 ) -> None:
-    _issue(db_session, settings, make_resident, tmp_path / "card", birth_date=years_ago(10))
+    issue(birth_date=years_ago(10))
     assert not (tmp_path / "card" / SIGN_KEY_FILE).exists()
     assert json.loads((tmp_path / "card" / CARD_FILE).read_text())["signing_serial"] is None
 
 
 def test_three_wrong_pins_lock_the_card(
-    db_session: Session,
-    settings: Settings,
-    authority: Authority,
-    make_resident: MakeResident,
+    issue: IssueCard,
     tmp_path: Path,
 ) -> None:
-    card = _issue(db_session, settings, make_resident, tmp_path / "card")
+    card = issue()
     with pytest.raises(WrongPin) as first:
         card.sign("0000", b"x")
     assert first.value.remaining == 2
@@ -112,13 +124,10 @@ def test_three_wrong_pins_lock_the_card(
 
 
 def test_a_pin_that_is_not_four_digits_is_refused_without_counting(
-    db_session: Session,
-    settings: Settings,
-    authority: Authority,
-    make_resident: MakeResident,
+    issue: IssueCard,
     tmp_path: Path,
 ) -> None:
-    card = _issue(db_session, settings, make_resident, tmp_path / "card")
+    card = issue()
     for bad in ("", "123", "12345", "abcd", "１２３４"):
         with pytest.raises(CardError, match="4 digits"):
             card.sign(bad, b"x")
@@ -126,30 +135,24 @@ def test_a_pin_that_is_not_four_digits_is_refused_without_counting(
 
 
 def test_a_missing_counter_reads_as_locked(
-    db_session: Session,
-    settings: Settings,
-    authority: Authority,
-    make_resident: MakeResident,
+    issue: IssueCard,
     tmp_path: Path,
 ) -> None:
-    card = _issue(db_session, settings, make_resident, tmp_path / "card")
+    card = issue()
     (tmp_path / "card" / PIN_STATE_FILE).unlink()
     with pytest.raises(CardLocked):
         card.sign("4321", b"x")
 
 
 def test_an_existing_card_folder_is_never_overwritten(
-    db_session: Session,
-    settings: Settings,
-    authority: Authority,
-    make_resident: MakeResident,
+    issue: IssueCard,
     tmp_path: Path,
 ) -> None:
     folder = tmp_path / "card"
     folder.mkdir()
     (folder / "notes.txt").write_text("mine")
     with pytest.raises(CardError, match="not empty"):
-        _issue(db_session, settings, make_resident, folder)
+        issue(folder)
     assert (folder / "notes.txt").read_text() == "mine"
 
 
@@ -166,27 +169,13 @@ def test_an_existing_card_folder_is_never_overwritten(
     ],
 )
 def test_card_rules_for_pin_and_signing_password(
-    db_session: Session,
-    settings: Settings,
-    authority: Authority,
-    make_resident: MakeResident,
+    issue: IssueCard,
     tmp_path: Path,
     pin: str,
     password: str,
 ) -> None:
-    resident = make_resident()
     with pytest.raises(CardError):
-        issue_card(
-            db_session,
-            settings,
-            resident.tenant_code,
-            resident.addressee_number,
-            tmp_path / "card",
-            pin=pin,
-            signing_password=password,
-            actor="test",
-            kdf_rounds=FAST,
-        )
+        issue(pin=pin, signing_password=password)
     assert not (tmp_path / "card").exists()
 
 
