@@ -8,11 +8,12 @@ that is rolled back, so tests never see each other's data.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from http.cookies import SimpleCookie
 from pathlib import Path
 
+import httpx2
 import pytest
 from fastapi import FastAPI, Response
 from fastapi.testclient import TestClient
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 from kiban.app import create_app
 from kiban.core import migrations
 from kiban.core.config import Settings
+from kiban.core.csrf import CSRF_COOKIE
 from kiban.core.database import create_database_engine, scratch_postgresql_database
 from kiban.core.dependencies import get_session
 from kiban.core.sessions import SESSION_COOKIE, AuthSession, SubjectKind, start_session
@@ -148,6 +150,20 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 
 SignIn = Callable[..., AuthSession]
+PostForm = Callable[[str, Mapping[str, str | list[str]]], httpx2.Response]
+
+
+@pytest.fixture
+def post_form(client: TestClient) -> PostForm:
+    """POST ``data`` to ``path`` as one of kiban's forms would, with this browser's CSRF token."""
+
+    def post(path: str, data: Mapping[str, str | list[str]]) -> httpx2.Response:
+        if CSRF_COOKIE not in client.cookies:
+            client.get("/")  # any page hands the browser its token
+        token = client.cookies[CSRF_COOKIE]
+        return client.post(path, data={**data, "csrf_token": token}, follow_redirects=False)
+
+    return post
 
 
 @pytest.fixture

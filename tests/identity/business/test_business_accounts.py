@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 
-import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -14,9 +12,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from conftest import SignIn
+from conftest import PostForm, SignIn
 from kiban.core.audit import AuditEvent
-from kiban.core.csrf import CSRF_COOKIE
 from kiban.core.errors import NotFound, ProblemError
 from kiban.core.identifiers import corporate_number_check_digit
 from kiban.core.sessions import SESSION_COOKIE, SubjectKind
@@ -30,7 +27,6 @@ CHIYODA = "131016"
 BASE = "000012345678"
 NUMBER = corporate_number_check_digit(BASE) + BASE
 PASSWORD = "kasumigaseki-1-3-1"
-PostForm = Callable[[str, Mapping[str, str]], httpx2.Response]
 
 
 @pytest.fixture
@@ -85,17 +81,6 @@ def resident(db_session: Session) -> str:
     )
     db_session.flush()
     return f"{CHIYODA}:0000000019"
-
-
-@pytest.fixture
-def post_form(client: TestClient) -> PostForm:
-    def post(path: str, data: Mapping[str, str]) -> httpx2.Response:
-        if CSRF_COOKIE not in client.cookies:
-            client.get("/business/signin")
-        token = client.cookies[CSRF_COOKIE]
-        return client.post(path, data={**data, "csrf_token": token}, follow_redirects=False)
-
-    return post
 
 
 def _finish_setup(client: TestClient, post_form: PostForm, location: str, **extra: str) -> str:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx2
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from conftest import PostForm
 from kiban.core.config import Settings
-from kiban.core.csrf import CSRF_COOKIE
 from kiban.identity.credentials import new_totp_secret, time_step, totp_box, totp_code
 from kiban.identity.staff.models import StaffAccount
 from kiban.identity.staff.service import StaffService
@@ -62,21 +61,7 @@ def make_staff(db_session: Session, settings: Settings, tenants: tuple[str, str]
     return make
 
 
-PostForm = Callable[[str, Mapping[str, str | list[str]]], httpx2.Response]
 SignInPage = Callable[..., httpx2.Response]
-
-
-@pytest.fixture
-def post_form(client: TestClient) -> PostForm:
-    """POST ``data`` to ``path`` as the page's form would, with its CSRF token."""
-
-    def post(path: str, data: Mapping[str, str | list[str]]) -> httpx2.Response:
-        if CSRF_COOKIE not in client.cookies:
-            client.get("/staff/signin")
-        token = client.cookies[CSRF_COOKIE]
-        return client.post(path, data={**data, "csrf_token": token}, follow_redirects=False)
-
-    return post
 
 
 @pytest.fixture
