@@ -23,7 +23,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run
 	@mkdir -p var
 	$(KIBAN) db upgrade
-	$(KIBAN) seed --demo
+	KIBAN_DEMO_WALLET=true $(KIBAN) seed --demo
 	KIBAN_DEMO_WALLET=true $(KIBAN) serve
 
 ## make test: install with test extras, then lint, type-check and run every test on SQLite and PostgreSQL

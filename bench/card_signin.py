@@ -8,10 +8,10 @@ the approval up and gets a session (audit event).  The device's signing is inclu
 decryption of the virtual card is not (it is deliberately slow, and happens on the device).
 Each sign-in comes from its own address, as phones do, so the per-address limits hold.
 
-With ``--http`` the same sign-ins go through ``uvicorn kiban.app:create_app`` in
+With ``--http`` the same sign-ins go through ``kiban serve`` with
 ``--http-workers`` processes over real HTTP, as a browser and a phone send them: the form
 post with its CSRF token, the device's look-up of the request (it learns the challenge from
-it), its approval (from its own address, in ``X-Forwarded-For``, which uvicorn trusts from
+it), its approval (from its own address, in ``X-Forwarded-For``, which the server trusts from
 127.0.0.1 as behind a proxy) and the browser's pick-up, which sets the session cookie.  The
 client threads run on the same machine and take their share of its cores.
 
@@ -32,20 +32,15 @@ a seeded municipality, the CA and cards for ``--holders`` residents.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
-import os
 import random
 import secrets
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,7 +65,8 @@ from kiban.registry.loader import load_postal_registry
 from kiban.residents.codes import ResidentStatus
 from kiban.residents.models import Resident
 from kiban.residents.synthetic import seed_population
-from machine import describe
+from machine import describe, timed_in_processes
+from served import kiban_serve
 
 CHIYODA = "131016"
 
@@ -141,60 +137,6 @@ def sign_in(factory: sessionmaker[Session], settings: Settings, holder: Holder, 
         session.commit()
 
 
-class Server:
-    """``uvicorn kiban.app:create_app`` in its own processes, on a free port."""
-
-    def __init__(self, settings: Settings, workers: int) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
-        self.url = f"http://127.0.0.1:{port}"
-        environment = {
-            **os.environ,
-            "KIBAN_DATABASE_URL": settings.database_url,
-            "KIBAN_SECRET_KEY": settings.secret_key or "",
-            "KIBAN_PUBLIC_URL": self.url,
-            "KIBAN_DATA_DIR": str(settings.data_dir),
-            "KIBAN_SECURE_COOKIES": "false",
-            "KIBAN_PRELOAD_REGISTRY": "false",
-            "KIBAN_LOG_LEVEL": "warning",
-        }
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "kiban.app:create_app",
-                "--factory",
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-                "--proxy-headers",
-                "--forwarded-allow-ips",
-                "127.0.0.1",
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
-            env=environment,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx2.get(self.url + "/healthz", timeout=1)
-                return
-            except httpx2.HTTPError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    self.stop()
-                    raise RuntimeError("uvicorn did not start") from None
-                time.sleep(0.1)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-
-
 _local = threading.local()
 
 
@@ -233,10 +175,8 @@ def in_processes(
 
     As uvicorn's worker processes do: each has its own engine and ``workers`` threads.
     """
-    context = multiprocessing.get_context("fork")
-    ready = context.Barrier(processes + 1)
 
-    def share(index: int) -> None:
+    def share(index: int, ready: Callable[[], None]) -> None:
         engine = create_database_engine(url)  # never the parent's pooled connections
         factory = session_factory(engine)
         addresses = iter(range(10**9))
@@ -251,21 +191,12 @@ def in_processes(
 
         for _ in range(5):  # warm-up: connections, caches
             one(0)
-        ready.wait()
+        ready()
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(one, range(n // processes)))
         engine.dispose()
 
-    children = [context.Process(target=share, args=(index,)) for index in range(processes)]
-    for child in children:
-        child.start()
-    ready.wait()
-    started = time.perf_counter()
-    for child in children:
-        child.join()
-        if child.exitcode != 0:
-            raise RuntimeError(f"a sign-in process failed (exit code {child.exitcode})")
-    return (n // processes * processes) / (time.perf_counter() - started)
+    return (n // processes * processes) / timed_in_processes(processes, share)
 
 
 def count_statements(engine: Engine, sign_ins: Callable[[], None], n: int) -> tuple[float, float]:
@@ -299,8 +230,8 @@ def main() -> None:
     parser.add_argument(
         "--processes", type=int, default=1, help="processes, each with --workers threads"
     )
-    parser.add_argument("--http", action="store_true", help="over HTTP, to uvicorn")
-    parser.add_argument("--http-workers", type=int, default=2, help="uvicorn processes")
+    parser.add_argument("--http", action="store_true", help="over HTTP, to kiban serve")
+    parser.add_argument("--http-workers", type=int, default=2, help="kiban serve processes")
     arguments = parser.parse_args()
     console = Console(stderr=True)
 
@@ -317,7 +248,12 @@ def main() -> None:
         factory = session_factory(engine)
         counter = iter(range(10**9))
         lock = threading.Lock()
-        server = Server(settings, arguments.http_workers) if arguments.http else None
+        served = ExitStack()
+        server_url = (
+            served.enter_context(kiban_serve(settings, arguments.http_workers))
+            if arguments.http
+            else None
+        )
 
         def next_ip() -> str:
             # Each phone has its own address, as in real traffic; the per-address limit holds.
@@ -329,10 +265,10 @@ def main() -> None:
             sign_in(factory, settings, random.choice(holders), next_ip())
 
         def one(_: int) -> None:
-            if server is None:
+            if server_url is None:
                 by_services()
             else:
-                sign_in_over_http(server.url, random.choice(holders), next_ip())
+                sign_in_over_http(server_url, random.choice(holders), next_ip())
 
         rates = []
         try:
@@ -340,7 +276,7 @@ def main() -> None:
                 one(0)
             for _ in range(arguments.runs):
                 started = time.perf_counter()
-                if arguments.processes > 1 and server is None:
+                if arguments.processes > 1 and server_url is None:
                     rate = in_processes(
                         arguments.processes,
                         url,
@@ -359,14 +295,13 @@ def main() -> None:
                         list(pool.map(one, range(arguments.signins)))
                 rates.append(arguments.signins / (time.perf_counter() - started))
         finally:
-            if server is not None:
-                server.stop()
+            served.close()
         # Counted in this process, at the service layer: the same statements as the routes'.
         statements, commits = count_statements(engine, by_services, 50)
         engine.dispose()
 
     if arguments.http:
-        path = f"HTTP, {arguments.http_workers} uvicorn process(es)"
+        path = f"HTTP, kiban serve --workers {arguments.http_workers}"
     else:
         path = f"services, {arguments.processes} process(es)"
     print(f"database: {engine.dialect.name}, workers: {arguments.workers}, path: {path}")

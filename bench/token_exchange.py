@@ -1,21 +1,24 @@
 """Token-endpoint exchanges per second: authorization code → access, refresh and ID token.
 
-Each exchange counts the attempt against the caller's address and the client (the
-database-backed throttle), authenticates the client (client_secret_basic), spends and checks
-the code (PKCE S256), writes a grant, two tokens and an audit event, signs an ES256 ID token and
-commits.  Measured twice on a throw-away database per backend:
+Each exchange authenticates the client (client_secret_basic), counts the attempt against the
+caller's address and the client (rate limits), spends and checks the code (PKCE S256), writes
+a grant, two tokens and an audit event, signs an ES256 ID token and commits.  Measured twice
+on a throw-away database per backend:
 
-* service layer: ``TokenEndpoint.authenticate`` + ``TokenEndpoint.grant`` in worker threads —
-  the code the route runs, in one transaction per exchange as the route's — without HTTP; the
-  SQL statements and commits per exchange are counted too;
-* over HTTP: ``POST /oidc/token`` to ``uvicorn kiban.app:create_app`` in its own processes
-  (``--http-workers``; one for SQLite, whose single writer would make more of them wait on each
-  other until "database is locked"), from client threads in this process.
+* service layer: ``TokenEndpoint.authenticate`` + ``TokenEndpoint.grant``, the code the route
+  runs in one unit of work per exchange as the route's, without HTTP, in ``--processes``
+  forked processes of ``--threads`` threads (as ``kiban serve --workers`` runs it); the SQL
+  statements and commits per exchange are counted too;
+* over HTTP: ``POST /oidc/token`` to ``kiban serve --workers N`` (``--http-workers``; one for
+  SQLite, whose single writer would make more of them wait on each other until "database is
+  locked"), loaded by wrk (``apt install wrk``) over ``--http-connections`` connections for
+  ``--http-seconds``; the codes must last that long.
 
 The codes are made beforehand, for a business-account subject (no resident lookup).
 
     .venv/bin/python bench/token_exchange.py [--backend sqlite|postgresql|both] [--codes N]
-        [--threads N] [--http-workers N] [--http-threads N]
+        [--processes N] [--threads N] [--http-workers N] [--http-connections N]
+        [--http-seconds N]
 """
 
 from __future__ import annotations
@@ -24,22 +27,19 @@ import argparse
 import base64
 import os
 import secrets
-import socket
+import shutil
 import subprocess
-import sys
 import tempfile
-import threading
-import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx2
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, delete, event
+from sqlalchemy import Engine, delete, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiban.core import migrations
@@ -51,11 +51,13 @@ from kiban.core.database import (
     session_scope,
 )
 from kiban.core.sessions import AuthSession, SubjectKind
-from kiban.core.throttle import ThrottleBucket
+from kiban.core.throttle import ThrottleBucket, forget_local_counts
 from kiban.identity.oidc.authorization import AuthorizationService, s256
 from kiban.identity.oidc.clients import ClientInput, ClientService
+from kiban.identity.oidc.models import OidcGrant
 from kiban.identity.oidc.token_endpoint import ClientCredentials, GrantRequest, TokenEndpoint
-from machine import describe
+from machine import describe, timed_in_processes
+from served import kiban_serve
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "KIBAN_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test"
@@ -136,26 +138,17 @@ def make_codes(
     return codes
 
 
-def run_threads(codes: list[str], threads: int, work: Callable[[list[str]], None]) -> float:
-    chunks = [codes[index::threads] for index in range(threads)]
-    failures: list[BaseException] = []
-
-    def guarded(chunk: list[str]) -> None:
-        try:
-            work(chunk)
-        except BaseException as error:
-            failures.append(error)
-
-    workers = [threading.Thread(target=guarded, args=(chunk,)) for chunk in chunks]
-    started = time.perf_counter()
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    elapsed = time.perf_counter() - started
-    if failures:
-        raise failures[0]
-    return elapsed
+def exchange(factory: sessionmaker[Session], settings: Settings, client: Client, code: str) -> None:
+    """One exchange as the route runs it: its own unit of work, committed."""
+    with contextmanager(session_scope)(factory) as session:
+        endpoint = TokenEndpoint(session, settings)
+        authenticated = endpoint.authenticate(CALLER_IP, ClientCredentials(client.basic))
+        endpoint.grant(
+            authenticated,
+            GrantRequest(
+                "authorization_code", code=code, redirect_uri=REDIRECT_URI, code_verifier=VERIFIER
+            ),
+        )
 
 
 def fresh_throttle_window(engine: Engine) -> None:
@@ -163,39 +156,32 @@ def fresh_throttle_window(engine: Engine) -> None:
     with Session(engine) as session:
         session.execute(delete(ThrottleBucket))
         session.commit()
-
-
-@dataclass(frozen=True)
-class ServiceLayerRun:
-    rate: float
-    statements: float  # SQL statements per exchange
-    commits: float
+    forget_local_counts()
 
 
 def service_layer(
-    engine: Engine, settings: Settings, client: Client, n: int, threads: int
-) -> ServiceLayerRun:
-    factory = session_factory(engine)
-    codes = make_codes(factory, settings, client, n)
-    credentials = ClientCredentials(authorization=client.basic)
-    # The route's own unit of work: kiban.core.dependencies.get_session runs session_scope.
-    unit_of_work = contextmanager(session_scope)
+    url: str, settings: Settings, codes: list[str], client: Client, processes: int, threads: int
+) -> float:
+    """Exchanges per second of ``processes`` forked processes of ``threads`` threads each, as
+    ``kiban serve --workers`` runs the route: each process has its own engine."""
 
-    def work(chunk: list[str]) -> None:
-        for code in chunk:
-            with unit_of_work(factory) as session:
-                endpoint = TokenEndpoint(session, settings)
-                authenticated = endpoint.authenticate(CALLER_IP, credentials)
-                endpoint.grant(
-                    authenticated,
-                    GrantRequest(
-                        "authorization_code",
-                        code=code,
-                        redirect_uri=REDIRECT_URI,
-                        code_verifier=VERIFIER,
-                    ),
-                )
+    def share(index: int, ready: Callable[[], None]) -> None:
+        engine = create_database_engine(url)  # never the parent's pooled connections
+        factory = session_factory(engine)
+        exchange(factory, settings, client, codes[index])  # warm-up: connections, caches
+        ready()
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(lambda code: exchange(factory, settings, client, code),
+                          codes[processes + index :: processes]))  # fmt: skip
+        engine.dispose()
 
+    return (len(codes) - processes) / timed_in_processes(processes, share)
+
+
+def statements_per_exchange(
+    engine: Engine, settings: Settings, codes: list[str], client: Client
+) -> tuple[float, float]:
+    """SQL statements and commits per exchange, counted over ``codes``."""
     counts = {"statements": 0, "commits": 0}
 
     def count_statement(*_: object) -> None:
@@ -204,104 +190,89 @@ def service_layer(
     def count_commit(*_: object) -> None:
         counts["commits"] += 1
 
-    fresh_throttle_window(engine)
+    factory = session_factory(engine)
+    exchange(factory, settings, client, codes[0])  # the first one fills the caches
     event.listen(engine, "before_cursor_execute", count_statement)
     event.listen(engine, "commit", count_commit)
     try:
-        elapsed = run_threads(codes, threads, work)
+        for code in codes[1:]:
+            exchange(factory, settings, client, code)
     finally:
         event.remove(engine, "before_cursor_execute", count_statement)
         event.remove(engine, "commit", count_commit)
-    return ServiceLayerRun(n / elapsed, counts["statements"] / n, counts["commits"] / n)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    n = len(codes) - 1
+    return counts["statements"] / n, counts["commits"] / n
 
 
 def over_http(
-    engine: Engine, settings: Settings, client: Client, n: int, workers: int, threads: int
+    engine: Engine,
+    settings: Settings,
+    client: Client,
+    n: int,
+    workers: int,
+    connections: int,
+    seconds: int,
 ) -> float:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    environment = {
-        **os.environ,
-        "KIBAN_DATABASE_URL": settings.database_url,
-        "KIBAN_SECRET_KEY": settings.secret_key or "",
-        "KIBAN_PUBLIC_URL": url,
-        "KIBAN_DATA_DIR": str(settings.data_dir),
-        "KIBAN_PRELOAD_REGISTRY": "false",
-        "KIBAN_LOG_LEVEL": "warning",
-    }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "kiban.app:create_app",
-            "--factory",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        env=environment,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx2.get(url + "/healthz", timeout=1)
-                break
-            except httpx2.HTTPError:
-                assert time.monotonic() < deadline, "uvicorn did not start"
-                time.sleep(0.1)
+    """Exchanges per second of ``kiban serve --workers N`` for ``seconds``, loaded by wrk (a C
+    client, so that the load costs the two cores little) over ``connections`` connections.
+
+    wrk runs for a fixed time; the rate is the grants the server wrote in it, which holds only
+    while ``n`` codes last that long.
+    """
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("the HTTP measurement needs wrk: apt install wrk")
+    with kiban_serve(settings, workers) as url, tempfile.TemporaryDirectory() as folder:
         # The server's settings name it by its own URL: codes are made for that issuer.
         server_settings = settings.model_copy(update={"public_url": url})
         codes = make_codes(session_factory(engine), server_settings, client, n)
+        codes_file = Path(folder) / "codes.txt"
+        codes_file.write_text("\n".join(codes) + "\n", encoding="ascii")
         fresh_throttle_window(engine)
-        statuses: list[int] = []
 
-        def work(chunk: list[str]) -> None:
-            with httpx2.Client(base_url=url, timeout=30) as http:
-                for code in chunk:
-                    response = http.post(
-                        "/oidc/token",
-                        data={
-                            "grant_type": "authorization_code",
-                            "code": code,
-                            "redirect_uri": REDIRECT_URI,
-                            "code_verifier": VERIFIER,
-                        },
-                        headers={"Authorization": client.basic},
-                    )
-                    statuses.append(response.status_code)
+        def grants() -> int:
+            with Session(engine) as session:
+                return session.scalar(select(func.count()).select_from(OidcGrant)) or 0
 
-        elapsed = run_threads(codes, threads, work)
-        assert set(statuses) == {200}, f"unexpected statuses {set(statuses)}"
-        return n / elapsed
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+        before = grants()
+        subprocess.run(
+            [
+                wrk,
+                "--threads", "1",
+                "--connections", str(connections),
+                "--duration", f"{seconds}s",
+                "--script", str(Path(__file__).with_suffix(".lua")),
+                url,
+                "--",
+                str(codes_file), client.basic, REDIRECT_URI, VERIFIER,
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        exchanged = grants() - before
+        if exchanged >= n:
+            raise SystemExit(f"the {n:,} codes ran out within {seconds} s: pass more --codes")
+        return exchanged / seconds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--codes", type=int, default=3000, help="exchanges per measurement")
-    parser.add_argument("--threads", type=int, default=4, help="service-layer threads")
+    parser.add_argument(
+        "--processes", type=int, default=os.cpu_count() or 1, help="service-layer processes"
+    )
+    parser.add_argument("--threads", type=int, default=4, help="threads per process")
     parser.add_argument(
         "--http-workers",
         type=int,
         default=os.cpu_count() or 1,
         help="uvicorn worker processes on PostgreSQL (default: one per core; SQLite gets one)",
     )
-    parser.add_argument("--http-threads", type=int, default=8, help="HTTP client threads")
+    parser.add_argument(
+        "--http-connections", type=int, default=16, help="connections wrk keeps open"
+    )
+    parser.add_argument("--http-seconds", type=int, default=5, help="how long wrk runs")
     arguments = parser.parse_args()
     backends = ["sqlite", "postgresql"] if arguments.backend == "both" else [arguments.backend]
 
@@ -322,23 +293,39 @@ def main() -> None:
             )
             engine = create_database_engine(url)
             client = prepare(engine, settings)
-            # SQLite has one writer at a time: more threads only queue on its lock.
-            threads = 1 if backend == "sqlite" else arguments.threads
-            run = service_layer(engine, settings, client, arguments.codes, threads)
+            # SQLite has one writer at a time: more of them only queue on its lock.
+            processes, threads = (
+                (1, 1) if backend == "sqlite" else (arguments.processes, arguments.threads)
+            )
+            factory = session_factory(engine)
+            fresh_throttle_window(engine)
+            statements, commits = statements_per_exchange(
+                engine, settings, make_codes(factory, settings, client, 51), client
+            )
+            codes = make_codes(factory, settings, client, arguments.codes)
+            fresh_throttle_window(engine)
+            engine.dispose()  # the forked processes must not inherit its connections
+            rate = service_layer(url, settings, codes, client, processes, threads)
             table.add_row(
                 backend,
-                f"service layer, {threads} thread(s)",
-                f"{run.rate:,.0f}",
-                f"{run.statements:.1f} + {run.commits:.0f} commit",
+                f"service layer, {processes} process(es) × {threads} thread(s)",
+                f"{rate:,.0f}",
+                f"{statements:.1f} + {commits:.0f} commit",
             )
             # Several SQLite writer processes wait on each other until "database is locked".
             http_workers = 1 if backend == "sqlite" else arguments.http_workers
             rate = over_http(
-                engine, settings, client, arguments.codes, http_workers, arguments.http_threads
+                engine,
+                settings,
+                client,
+                arguments.codes,
+                http_workers,
+                arguments.http_connections,
+                arguments.http_seconds,
             )
             table.add_row(
                 backend,
-                f"HTTP, {http_workers} uvicorn worker(s), {arguments.http_threads} client threads",
+                f"HTTP, {http_workers} server process(es), {arguments.http_connections} conn.",
                 f"{rate:,.0f}",
                 "",
             )

@@ -27,8 +27,8 @@ from kiban.core import migrations
 from kiban.core.config import Settings
 from kiban.core.csrf import CSRF_COOKIE
 from kiban.core.database import create_database_engine, scratch_postgresql_database
-from kiban.core.dependencies import get_session
 from kiban.core.sessions import SESSION_COOKIE, AuthSession, SubjectKind, start_session
+from kiban.core.throttle import forget_local_counts
 from kiban.registry.addresses.normalizer import AddressNormalizer
 from kiban.registry.addresses.service import build_normalizer
 from kiban.registry.loader import load_postal_registry
@@ -100,11 +100,27 @@ def private_engine(database_url: str, tmp_path_factory: pytest.TempPathFactory) 
         yield engine
 
 
+@pytest.fixture
+def empty_database(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """The URL of a new database with no tables, on the same backend, dropped afterwards."""
+    if make_url(database_url).get_backend_name() != "postgresql":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    with scratch_postgresql_database(POSTGRES_ADMIN_URL, "kiban_empty") as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def address_normalizer(engine: Engine) -> AddressNormalizer:
     """Built once per backend from the registry tables, as the running app builds it."""
     with Session(engine) as session:
         return build_normalizer(session)
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limit_counts_from_other_tests() -> None:
+    # The rate limiter counts in memory per database; the tests share one database each.
+    forget_local_counts()
 
 
 @pytest.fixture
@@ -138,7 +154,7 @@ def app(settings: Settings, engine: Engine, db_session: Session) -> FastAPI:
         yield db_session
         db_session.flush()
 
-    app.dependency_overrides[get_session] = _test_session
+    app.state.unit_of_work = _test_session
     return app
 
 
@@ -196,7 +212,10 @@ def sign_in(client: TestClient, db_session: Session, settings: Settings) -> Sign
         )
         cookie = SimpleCookie(response.headers["set-cookie"])
         client.cookies.set(SESSION_COOKIE, cookie[SESSION_COOKIE].value)
-        return auth_session
+        # The row as the database has it, for tests to refresh after the app changes it.
+        stored = db_session.get(AuthSession, auth_session.id)
+        assert stored is not None
+        return stored
 
     return start
 

@@ -12,11 +12,12 @@ from contextlib import contextmanager
 import uvicorn
 from fastapi import FastAPI
 
+from kiban.cli.serve import tcp_listener
+
 
 def listen() -> tuple[socket.socket, str]:
     """A bound socket and its URL, known before the app is built (its public URL)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
+    listener = tcp_listener("127.0.0.1", 0)
     return listener, f"http://127.0.0.1:{listener.getsockname()[1]}"
 
 

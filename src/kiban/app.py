@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 from sqlalchemy import Engine, text
@@ -14,7 +15,7 @@ from kiban import __version__
 from kiban.core.access import PublicAccess
 from kiban.core.config import Settings, get_settings
 from kiban.core.csrf import CsrfCookieMiddleware
-from kiban.core.database import create_database_engine, session_factory
+from kiban.core.database import create_database_engine, session_factory, session_scope
 from kiban.core.errors import ProblemError, install_problem_handlers
 from kiban.core.logging import configure_logging, get_logger
 from kiban.core.middleware import RequestIdMiddleware
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory(engine)
+    app.state.unit_of_work = partial(session_scope, app.state.session_factory)
     app.add_middleware(CsrfCookieMiddleware, secure=settings.secure_cookies)
     app.add_middleware(SecurityHeadersMiddleware, https=settings.public_url.startswith("https://"))
     app.add_middleware(RequestIdMiddleware)  # added last: outermost, so every line has the id

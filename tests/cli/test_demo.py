@@ -13,21 +13,35 @@ def test_the_demo_database_is_built_and_seeded_once(tmp_path: Path) -> None:
     database_url = f"sqlite:///{tmp_path / 'kiban.db'}"
     upgraded = run_kiban("db", "upgrade", database_url=database_url, data_dir=tmp_path, timeout=300)
     assert upgraded.returncode == 0, upgraded.stderr
-    first = run_kiban("seed", "--demo", database_url=database_url, data_dir=tmp_path, timeout=300)
-    assert first.returncode == 0, first.stderr
-    assert "seeded 3,000 residents" in first.stderr
-    second = run_kiban("seed", "--demo", database_url=database_url, data_dir=tmp_path, timeout=300)
-    assert second.returncode == 0, second.stderr
-    assert "already seeded" in second.stderr
+
+    def seed() -> str:
+        # As `make run` seeds: with the demo (wallet and demo staff) switched on.
+        result = run_kiban(
+            "seed",
+            "--demo",
+            database_url=database_url,
+            data_dir=tmp_path,
+            environment={"KIBAN_DEMO_WALLET": "true"},
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stderr
+
+    assert "seeded 3,000 residents" in seed()
+    assert "already seeded" in seed()
 
     with sqlite3.connect(tmp_path / "kiban.db") as database:
         tenants = {code for (code,) in database.execute("SELECT code FROM tenants")}
         residents = database.execute("SELECT count(*) FROM residents").fetchone()[0]
+        staff = database.execute(
+            "SELECT count(*), count(DISTINCT tenant_code) FROM staff_accounts"
+        ).fetchone()
         corporations = database.execute(
             "SELECT count(*), count(DISTINCT substr(lg_code, 1, 2)) FROM corporations"
         ).fetchone()
     assert tenants == {"131016", "132012", "271004"}  # two prefectures, one designated city
     assert residents == 3_000
+    assert staff == (12, 3)  # the demo staff: four roles in each demo tenant
     assert corporations == (303, 2)  # 300 companies and the three municipalities themselves
     # The key that hashes personal numbers was generated here, readable by no one else.
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600

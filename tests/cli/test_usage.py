@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
-import subprocess
-import sys
-import time
+import threading
+from pathlib import Path
 
 import httpx2
 import pytest
 from sqlalchemy import Engine
 
-from kiban_command import run_kiban
+from kiban.cli.serve import tcp_listener
+from kiban_command import kiban_server, run_kiban
 
 
 @pytest.mark.parametrize(
@@ -22,6 +23,7 @@ from kiban_command import run_kiban
         (["id", "validate", "personal"], "kiban: error: Missing argument 'VALUE'."),
         (["localgov", "list", "--format", "xml"], "kiban: error: Invalid value for '--format'"),
         (["serve", "--port", "0"], "kiban: error: Invalid value for '--port'"),
+        (["serve", "--workers", "0"], "kiban: error: Invalid value for '--workers'"),
     ],
 )
 def test_usage_errors_are_one_line(arguments: list[str], message: str) -> None:
@@ -42,37 +44,82 @@ def test_an_unreachable_database_is_one_line() -> None:
     assert "Traceback" not in result.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def test_serve_answers_health_checks(engine: Engine, database_url: str) -> None:
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "kiban", "serve", "--port", str(port)],
-        env={**os.environ, "KIBAN_DATABASE_URL": database_url},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                response = httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except httpx2.TransportError:
-                assert server.poll() is None, server.stderr.read() if server.stderr else ""
-                assert time.monotonic() < deadline, "kiban serve did not start within 30 s"
-                time.sleep(0.2)
-        assert response.status_code == 200
-        assert response.json() == {"status": "ok", "database": "ok"}
-        assert response.headers["x-request-id"]
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-    assert server.stdout is not None
-    assert f"http://127.0.0.1:{port}" in server.stdout.read()
+    with kiban_server({"KIBAN_DATABASE_URL": database_url}) as served:
+        response = httpx2.get(f"{served.url}/healthz", timeout=2)
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.headers["x-request-id"]
+
+
+def test_serve_says_when_its_port_is_taken() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_kiban("serve", "--port", str(port))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"kiban: error: cannot listen on 127.0.0.1:{port}")
+    assert "Traceback" not in result.stderr
+
+
+def test_served_connections_send_small_responses_at_once() -> None:
+    """Nagle's algorithm is off on every accepted connection: no ~40 ms wait per response."""
+    listener = tcp_listener("127.0.0.1", 0)
+    port = listener.getsockname()[1]
+    options: list[int] = []
+
+    class Probe(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            accepted = transport.get_extra_info("socket")
+            options.append(accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            transport.close()
+
+    async def accept_one() -> None:
+        server = await asyncio.get_running_loop().create_server(Probe, sock=listener)
+        async with server:
+            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            while not options:
+                await asyncio.sleep(0.01)
+            writer.close()
+
+    # In a thread of its own: the browser tests' Playwright keeps an event loop in this one.
+    probe = threading.Thread(target=asyncio.run, args=(accept_one(),))
+    probe.start()
+    probe.join(timeout=10)
+    assert options == [1]
+
+
+def _established_connections(pid: int, port: int) -> int:
+    """How many established TCP connections to ``port`` process ``pid`` holds (Linux /proc)."""
+    inodes = set()
+    for descriptor in Path(f"/proc/{pid}/fd").iterdir():
+        target = os.readlink(descriptor)
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port, state, inode = int(fields[1].rsplit(":", 1)[1], 16), fields[3], fields[9]
+            count += local_port == port and state == "01" and inode in inodes
+    return count
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc")
+def test_several_server_processes_share_the_connections(engine: Engine, database_url: str) -> None:
+    """A proxy's few kept-alive connections reach every process, not just the first to wake."""
+    with kiban_server({"KIBAN_DATABASE_URL": database_url}, workers=2) as served:
+        port = int(served.url.rsplit(":", 1)[1])
+        clients = [httpx2.Client(base_url=served.url) for _ in range(16)]
+        try:
+            for client in clients:
+                assert client.get("/healthz").status_code == 200
+            children = Path(f"/proc/{served.pid}/task/{served.pid}/children").read_text().split()
+            held = [_established_connections(int(child), port) for child in children]
+        finally:
+            for client in clients:
+                client.close()
+    serving = [count for count in held if count]
+    assert sum(held) == 16
+    assert len(serving) == 2, f"connections per process: {held}"

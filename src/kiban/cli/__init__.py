@@ -27,6 +27,7 @@ def _register_commands() -> None:
         card,
         corporations,
         db,
+        identity,
         ids,
         localgov,
         oidc,
@@ -43,6 +44,7 @@ def _register_commands() -> None:
     app.add_typer(corporations.app, name="corp")
     app.add_typer(db.app, name="db")
     app.add_typer(ids.app, name="id")
+    app.add_typer(identity.app, name="identity")
     app.add_typer(localgov.app, name="localgov")
     app.add_typer(oidc.app, name="oidc")
     app.add_typer(staff.app, name="staff")

@@ -16,6 +16,7 @@ from kiban.core.config import get_settings
 from kiban.core.crypto import PersonalNumberHasher, personal_number_hasher
 from kiban.demo.relying_party import register_demo_client
 from kiban.identity.card.demo import issue_demo_cards
+from kiban.identity.staff.demo import seed_demo_staff
 from kiban.registry.corporations.repository import CorporationRepository
 from kiban.registry.corporations.synthetic import SeedError as CorporationSeedError
 from kiban.registry.corporations.synthetic import generate_corporations
@@ -86,7 +87,8 @@ def seed(
 
 def _seed_demo(session: Session, advance: Callable[[int], None]) -> SeedResult:
     """The demo's residents and, in the same municipalities, its synthetic corporations,
-    virtual cards for the demo wallet and the sample relying party."""
+    virtual cards for the demo wallet, the sample relying party and, while the demo is on,
+    demo staff."""
     settings = get_settings()
     result = seed_demo(session, hasher(), advance)
     codes = list(DEMO_MUNICIPALITIES)
@@ -94,6 +96,13 @@ def _seed_demo(session: Session, advance: Callable[[int], None]) -> SeedResult:
         generate_corporations(session, codes, DEMO_CORPORATIONS, DEMO_SEED)
     cards = issue_demo_cards(session, settings)
     register_demo_client(session, settings)
+    if staff := seed_demo_staff(session, settings):
+        done = (
+            "ready at /demo/staff / 準備しました"
+            if settings.demo_wallet
+            else "disabled, as the demo is off / デモが無効のため無効にしました"
+        )
+        console.print(f"{staff} demo staff accounts {done}", soft_wrap=True)
     if cards:
         console.print(
             f"issued {cards} demo wallet cards / デモ用カードを{cards}枚発行しました",

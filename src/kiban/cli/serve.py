@@ -1,13 +1,95 @@
-"""``kiban serve``: the API and pages."""
+"""``kiban serve``: the API and pages, in one process or several sharing one socket."""
 
 from __future__ import annotations
 
+import multiprocessing
+import signal
+import socket
+import threading
+from multiprocessing.connection import wait
+from multiprocessing.process import BaseProcess
 from typing import Annotated
 
 import typer
 import uvicorn
 
-from kiban.core.config import get_settings
+from kiban.cli.errors import CliError
+from kiban.core.config import Settings, get_settings
+
+APP = "kiban.app:create_app"
+
+
+def tcp_listener(host: str, port: int, *, shared_port: bool = False) -> socket.socket:
+    """A bound TCP socket whose accepted connections get ``TCP_NODELAY``.
+
+    asyncio turns Nagle's algorithm off only on sockets that report ``IPPROTO_TCP``, and a
+    socket made without naming the protocol reports 0, as the one uvicorn binds for several
+    workers does (uvicorn issue #3149).  Its connections then wait on the client's delayed
+    acknowledgement, about 40 ms, before each response of a kept-alive connection.
+
+    With ``shared_port`` (``SO_REUSEPORT``), each server process binds a socket of its own to
+    the same port and the kernel spreads new connections over them evenly.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if shared_port:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    listener.bind((host, port))
+    return listener
+
+
+def _config(settings: Settings) -> uvicorn.Config:
+    return uvicorn.Config(
+        APP,
+        factory=True,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+def _serve_one_of_several(host: str, port: int) -> None:
+    """One of ``kiban serve --workers N``'s processes, with a socket of its own."""
+    listener = tcp_listener(host, port, shared_port=True)
+    uvicorn.Server(_config(get_settings())).run(sockets=[listener])
+
+
+def _supervise(host: str, port: int, workers: int) -> None:
+    """Run ``workers`` server processes until asked to stop; replace any that dies.
+
+    Not uvicorn's own supervisor: it hands every process one shared socket, and the kernel
+    then gives a burst of new connections to whichever process wakes first — a proxy's few
+    kept-alive connections all ended up on one process while the others idled.
+    """
+    context = multiprocessing.get_context("spawn")
+    stopping = threading.Event()
+
+    def start() -> BaseProcess:
+        process = context.Process(target=_serve_one_of_several, args=(host, port))
+        process.start()
+        return process
+
+    def stop(_signal: int, _frame: object) -> None:
+        stopping.set()
+
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signal_number, stop)
+    processes = [start() for _ in range(workers)]
+    try:
+        while not stopping.is_set():
+            wait([process.sentinel for process in processes], timeout=0.5)
+            if stopping.is_set():
+                break
+            processes = [process if process.is_alive() else start() for process in processes]
+    finally:
+        for process in processes:
+            process.terminate()  # uvicorn finishes the requests in flight, then exits
+        for process in processes:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.kill()
 
 
 def serve(
@@ -15,17 +97,25 @@ def serve(
     port: Annotated[
         int | None, typer.Option(min=1, max=65535, help="Port (default KIBAN_PORT)")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Server processes (default KIBAN_WORKERS)"),
+    ] = None,
 ) -> None:
     """Serve the API and the pages / API と画面を提供する."""
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
-    print(f"kiban is serving on http://{host}:{port}", flush=True)
-    uvicorn.run(
-        "kiban.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-    )
+    workers = workers or settings.workers
+    try:
+        listener = tcp_listener(host, port, shared_port=workers > 1)
+    except OSError as error:
+        raise CliError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    print(f"kiban is serving on http://{host}:{port} ({workers} process(es))", flush=True)
+    if workers == 1:
+        uvicorn.Server(_config(settings)).run(sockets=[listener])
+        return
+    # Bound only to prove the port free: a socket that listens but never accepts would
+    # strand the connections the kernel gave it.
+    listener.close()
+    _supervise(host, port, workers)

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import structlog
-from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String, event
+from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String, event, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from kiban.core.database import Base
@@ -62,28 +62,39 @@ event.listen(AuditEvent, "before_update", _refuse_change)
 event.listen(AuditEvent, "before_delete", _refuse_change)
 
 
+class AuditFields(TypedDict, total=False):
+    actor: str | None
+    tenant_code: str | None
+    subject: str | None
+    details: Mapping[str, AuditDetail] | None
+    now: datetime | None
+
+
+def audit_row(action: str, outcome: AuditOutcome, **fields: Unpack[AuditFields]) -> dict[str, Any]:
+    """An audit event's row, for :func:`record_audit` or to insert with other rows at once
+    (:func:`kiban.core.database.insert_together`)."""
+    details = fields.get("details")
+    return {
+        "occurred_at": fields.get("now") or datetime.now(UTC),
+        "action": action,
+        "outcome": outcome.value,
+        "actor": fields.get("actor"),
+        "tenant_code": fields.get("tenant_code"),
+        "subject": fields.get("subject"),
+        "request_id": structlog.contextvars.get_contextvars().get("request_id"),
+        "details": dict(details) if details else None,
+    }
+
+
+_INSERT = insert(AuditEvent)
+
+
 def record_audit(
-    session: Session,
-    action: str,
-    outcome: AuditOutcome,
-    *,
-    actor: str | None = None,
-    tenant_code: str | None = None,
-    subject: str | None = None,
-    details: Mapping[str, AuditDetail] | None = None,
-    now: datetime | None = None,
-) -> AuditEvent:
-    """Append one audit event to ``session``'s unit of work."""
-    context = structlog.contextvars.get_contextvars()
-    audit_event = AuditEvent(
-        occurred_at=now or datetime.now(UTC),
-        action=action,
-        outcome=outcome.value,
-        actor=actor,
-        tenant_code=tenant_code,
-        subject=subject,
-        request_id=context.get("request_id"),
-        details=dict(details) if details else None,
-    )
-    session.add(audit_event)
-    return audit_event
+    session: Session, action: str, outcome: AuditOutcome, **fields: Unpack[AuditFields]
+) -> None:
+    """Append one audit event in ``session``'s transaction, at once.
+
+    A plain insert, not an object for the unit of work to flush: every sign-in and token
+    exchange writes one, and the ORM's bookkeeping would cost more than the row.
+    """
+    session.connection().execute(_INSERT, audit_row(action, outcome, **fields))

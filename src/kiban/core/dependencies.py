@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from kiban.core.database import session_scope
-
 
 def get_session(request: Request) -> Iterator[Session]:
-    yield from session_scope(request.app.state.session_factory)
+    """The request's unit of work: ``app.state.unit_of_work``, which is
+    :func:`kiban.core.database.session_scope` on the app's engine (the tests swap it)."""
+    yield from request.app.state.unit_of_work()
+
+
+# The same, for a route that runs all of its database work in one worker thread of its own.
+unit_of_work = contextmanager(get_session)
 
 
 # scope="function": the unit of work commits when the route returns, before the response is

@@ -6,11 +6,7 @@ the registry rows the resident needs.
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,7 +32,7 @@ from kiban.residents.codes import Relationship, Sex
 from kiban.residents.schemas import AddressIn, HouseholdPlacement, MovingInIn, PersonIn
 from kiban.residents.service import ResidentService
 from kiban.tenants.service import TenantService
-from kiban_command import run_kiban
+from kiban_command import free_port, kiban_server, run_kiban
 
 CHIYODA = "131016"
 PIN = "2580"
@@ -120,47 +116,17 @@ def deployment(
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def server(deployment: Deployment) -> Iterator[str]:
-    """``kiban serve`` in its own process, its public URL the address it listens on."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kiban", "serve", "--port", str(port)],
-        env={
-            **os.environ,
-            **deployment.environment,
-            "KIBAN_DATABASE_URL": deployment.database_url,
-            "KIBAN_DATA_DIR": str(deployment.data_dir),
-            "KIBAN_PUBLIC_URL": url,
-            "KIBAN_PRELOAD_REGISTRY": "false",
-        },
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx2.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx2.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                errors = process.stderr.read().decode() if process.stderr else ""
-                raise RuntimeError(f"server did not start: {errors}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    """``kiban serve`` with two processes, as a deployment runs it: the commands below talk to
+    whichever process accepts their connection."""
+    environment = {
+        **deployment.environment,
+        "KIBAN_DATABASE_URL": deployment.database_url,
+        "KIBAN_DATA_DIR": str(deployment.data_dir),
+    }
+    with kiban_server(environment, workers=2) as served:
+        yield served.url
 
 
 def _browser_starts(url: str) -> tuple[httpx2.Client, str]:
@@ -312,7 +278,7 @@ def test_cli_errors_are_one_line(deployment: Deployment, server: str, tmp_path: 
         "--card",
         str(card),
         "--server",
-        f"http://127.0.0.1:{_free_port()}",
+        f"http://127.0.0.1:{free_port()}",
         KIBAN_CARD_PIN=PIN,
     )
     assert "cannot reach" in down.stderr

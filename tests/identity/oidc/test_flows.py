@@ -22,8 +22,11 @@ from identity.oidc.relying_party import Attempt, RelyingParty, authorize, es256_
 from kiban.core.audit import AuditEvent
 from kiban.core.config import Settings
 from kiban.core.sessions import AuthSession
+from kiban.identity.oidc.client_auth import ASSERTION_TYPE, CLOCK_SKEW, ClientAuthenticator
+from kiban.identity.oidc.errors import OAuthError
 from kiban.identity.oidc.keys import SigningKeys
 from kiban.identity.oidc.models import OidcAuthorizationCode
+from kiban.identity.oidc.repository import OidcRepository
 from kiban.identity.oidc.token_endpoint import TokenEndpointLimits
 from kiban.residents.models import Resident
 
@@ -151,6 +154,29 @@ def test_a_client_assertion_is_used_once(
     replay = rp.token_request(code, attempt.verifier, assertion=assertion)
     assert replay.status_code == 401
     assert replay.json()["error"] == "invalid_client"
+
+
+def test_a_client_assertion_stays_spent_through_the_clock_skew_it_is_allowed(
+    new_rp: NewRelyingParty, db_session: Session
+) -> None:
+    """An assertion is accepted until 30 s past its ``exp`` (clocks differ); its ``jti`` must
+    be remembered at least that long, or it could be replayed in those 30 seconds."""
+    rp = new_rp("private_key_jwt")
+    assertion = rp.client_assertion()
+    claims = jwt.decode(assertion, options={"verify_signature": False})
+    expires_at = datetime.fromtimestamp(claims["exp"], UTC)
+    authenticator = ClientAuthenticator(
+        OidcRepository(db_session),
+        issuer=rp.metadata["issuer"],
+        token_endpoint=rp.metadata["token_endpoint"],
+    )
+
+    def present(at: datetime) -> None:
+        authenticator.authenticate(None, None, ASSERTION_TYPE, assertion, now=at)
+
+    present(expires_at - timedelta(seconds=1))
+    with pytest.raises(OAuthError, match="already used"):
+        present(expires_at + timedelta(seconds=CLOCK_SKEW - 1))
 
 
 def test_a_client_assertion_for_another_audience_is_refused(

@@ -1,14 +1,16 @@
 """Business ID pages: sign-in, set-up, entry registration, prime registration, the account.
 
 Sign-in and set-up are shared with staff accounts (kiban.identity.accounts_web): refusals
-re-render the form with their status, committing the failure count and audit event.
+re-render the form with their status, committing the failure count and audit event.  A prime
+adds and removes the members of their company from the account page; a refused removal
+re-renders it the same way, so its audit event is kept.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.responses import Response
@@ -16,10 +18,17 @@ from starlette.responses import Response
 from kiban.core.access import PublicAccess
 from kiban.core.csrf import CsrfProtected
 from kiban.core.dependencies import DbSession
-from kiban.core.errors import ProblemError
-from kiban.core.sessions import BusinessSession, ResidentSession, SubjectKind, end_session
+from kiban.core.errors import ProblemError, SignInRequired
+from kiban.core.sessions import (
+    AuthSession,
+    BusinessSession,
+    ResidentSession,
+    SubjectKind,
+    end_session,
+)
 from kiban.identity.accounts_web import PasswordTotpPages, SessionSubject, render
 from kiban.identity.business.models import BusinessAccount, CorpType
+from kiban.identity.business.repository import BusinessRepository
 from kiban.identity.business.service import (
     BusinessService,
     business_sign_in,
@@ -33,6 +42,8 @@ from kiban.identity.credentials import (
 )
 
 ACCOUNT_PAGE = "/business/account"
+# Account ids are 16 hexadecimal digits; anything else names no account.
+AccountId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")]
 
 
 class BusinessSignInPages(PasswordTotpPages[BusinessAccount]):
@@ -40,7 +51,7 @@ class BusinessSignInPages(PasswordTotpPages[BusinessAccount]):
         return account.account_id
 
     def setup_account(self, session: Session, reference: str) -> BusinessAccount | None:
-        return session.get(BusinessAccount, reference)
+        return BusinessRepository(session).get(reference)
 
     def audit_subject(self, account: BusinessAccount) -> str:
         return business_subject(account)
@@ -205,7 +216,7 @@ def _account_page(
                 CorpType.CORPORATION: "法人 / Corporation",
                 CorpType.SOLE_PROPRIETOR: "個人事業主 / Sole proprietor",
             }[CorpType(account.corp_type)],
-            "members": service.members(account) if account.account_type == "prime" else [],
+            "members": service.members(account),
             "error": error,
             "issued": issued,
         },
@@ -213,10 +224,20 @@ def _account_page(
     )
 
 
+def _signed_in_account(session: Session, auth_session: AuthSession) -> BusinessAccount:
+    """The session's account, which must still be enabled.
+
+    Disabling an account ends its sessions; this also refuses one that outlived that.
+    """
+    account = BusinessRepository(session).get(auth_session.subject_id)
+    if account is None or account.disabled_at is not None:
+        raise SignInRequired("Sign in again. / もう一度サインインしてください。")
+    return account
+
+
 @router.get("/business/account")
 def account_page(request: Request, session: DbSession, auth_session: BusinessSession) -> Response:
-    account = BusinessService(session).account(auth_session.subject_id)
-    return _account_page(request, session, account)
+    return _account_page(request, session, _signed_in_account(session, auth_session))
 
 
 @router.post("/business/account/members", dependencies=[CsrfProtected])
@@ -228,10 +249,32 @@ def add_member(
     name: Annotated[str, Form(max_length=256)],
 ) -> Response:
     """A prime adds a member of the same company, who signs in with a one-time password."""
-    service = BusinessService(session)
-    prime = service.account(auth_session.subject_id)
+    prime = _signed_in_account(session, auth_session)
     try:
-        issued = service.create_member(prime, login_id, name)
+        issued = BusinessService(session).create_member(prime, login_id, name)
     except ProblemError as error:
         return _account_page(request, session, prime, error=error.detail, status_code=error.status)
     return _account_page(request, session, prime, issued=issued, status_code=201)
+
+
+@router.get("/business/account/members/{account_id}/remove")
+def remove_member_form(
+    request: Request, session: DbSession, auth_session: BusinessSession, account_id: AccountId
+) -> Response:
+    """What removing the member means, and the button that does it (no script needed)."""
+    prime = _signed_in_account(session, auth_session)
+    member = BusinessService(session).company_member(prime, account_id)
+    return render(request, "business/remove_member.html", {"member": member})
+
+
+@router.post("/business/account/members/{account_id}/remove", dependencies=[CsrfProtected])
+def remove_member(
+    request: Request, session: DbSession, auth_session: BusinessSession, account_id: AccountId
+) -> Response:
+    """A prime removes a member of their company: the member can no longer sign in."""
+    prime = _signed_in_account(session, auth_session)
+    try:
+        BusinessService(session).remove_member(prime, account_id)
+    except ProblemError as error:
+        return _account_page(request, session, prime, error=error.detail, status_code=error.status)
+    return RedirectResponse(f"{ACCOUNT_PAGE}#members-heading", 303)

@@ -1,9 +1,13 @@
-"""Business IDs: registering prime, member and entry accounts, signing in, and their claims.
+"""Business IDs: registering prime, member and entry accounts, disabling them, signing in.
 
 A prime's identity is proven twice over: the person by a card sign-in (their name comes from
 the resident record, never typed) and the company by its 法人番号 in the corporation
 registry.  Members inherit the company from their prime.  Entry accounts are whoever
 registered them, which is why they carry ``ial1``.
+
+Accounts are disabled, never deleted: by an operator, by their company's prime (a member
+removed), or when a prime's representative moves out or dies.  A disabled account cannot
+sign in and loses its open sessions at once; every change is audited with its actor.
 """
 
 from __future__ import annotations
@@ -12,13 +16,19 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kiban.core.audit import AuditOutcome, record_audit
-from kiban.core.errors import NotFound, ProblemError
-from kiban.identity.business.models import AccountType, BusinessAccount, CorpType
+from kiban.core.audit import AuditDetail, AuditOutcome, record_audit
+from kiban.core.errors import Forbidden, NotFound, ProblemError
+from kiban.core.sessions import SubjectKind, end_subject_sessions
+from kiban.identity.business.models import (
+    AccountType,
+    BusinessAccount,
+    CorpType,
+    DisabledReason,
+)
+from kiban.identity.business.repository import BusinessRepository
 from kiban.identity.credentials import (
     IssuedPassword,
     SecretBox,
@@ -35,13 +45,17 @@ from kiban.identity.credentials import (
 )
 from kiban.registry.corporations.schemas import CorporationOut
 from kiban.registry.corporations.service import CorporationService
-from kiban.registry.localgov.models import LocalGovernment
+from kiban.registry.localgov.repository import LocalGovernmentRepository
 from kiban.residents.codes import ResidentStatus
 from kiban.residents.models import Resident
 from kiban.residents.repository import ResidentRepository
 
 BUSINESS_SIGN_IN = SignInPolicy(kind="business")
 NAME_MAX_LENGTH = 128
+OPERATOR = "operator"  # the actor of CLI changes: whoever runs kiban on the server
+ANOTHER_PRIME = (
+    "この法人にはすでにprimeアカウントがあります。 / This company already has a prime account."
+)
 
 
 class InvalidBusinessRequest(ProblemError):
@@ -89,30 +103,36 @@ def _clean_name(text: str) -> str:
 class BusinessService:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self.repository = BusinessRepository(session)
 
     # Reads ------------------------------------------------------------------------------
 
     def account(self, account_id: str) -> BusinessAccount:
-        account = self.session.get(BusinessAccount, account_id)
+        account = self.repository.get(account_id)
         if account is None:
             raise NotFound("No business account has this id. / 該当するアカウントがありません。")
         return account
 
-    def by_login_id(self, login_id: str) -> BusinessAccount | None:
-        statement = select(BusinessAccount).where(BusinessAccount.login_id == login_id)
-        return self.session.scalars(statement).one_or_none()
+    def by_login_id(self, text: str) -> BusinessAccount:
+        """The account ``text`` names as its login id, as typed (``Yamada@…`` is ``yamada@…``)."""
+        with invalid_credential_as(InvalidBusinessRequest):
+            login = normalize_login_id(text)
+        account = self.repository.by_login_id(login)
+        if account is None:
+            raise NotFound(
+                f"ログインID {login} のアカウントはありません。 / No business account has the"
+                f" login id {login}."
+            )
+        return account
 
     def accounts(self) -> list[BusinessAccount]:
-        statement = select(BusinessAccount).order_by(BusinessAccount.created_at)
-        return list(self.session.scalars(statement))
+        return self.repository.all()
 
     def members(self, prime: BusinessAccount) -> list[BusinessAccount]:
-        statement = (
-            select(BusinessAccount)
-            .where(BusinessAccount.created_by == prime.account_id)
-            .order_by(BusinessAccount.login_id)
-        )
-        return list(self.session.scalars(statement))
+        """The members of a prime's company, including those an earlier prime added."""
+        if prime.type is not AccountType.PRIME or prime.corporate_number is None:
+            return []
+        return self.repository.members_of(prime.corporate_number)
 
     def company(self, corporate_number: str) -> CorporationOut:
         """The registered, open company with ``corporate_number``; refused with the reason."""
@@ -125,17 +145,24 @@ class BusinessService:
 
     def representative(self, resident_ref: str) -> Representative:
         """The resident a card session names, who must still live in their municipality."""
-        tenant_code, _, addressee_number = resident_ref.partition(":")
-        resident = ResidentRepository(self.session, tenant_code).resident(addressee_number)
-        if resident is None or resident.status != ResidentStatus.RESIDENT:
+        resident = self._current_resident(resident_ref)
+        if resident is None:
             raise InvalidBusinessRequest(
                 "住民記録が確認できません。 / Your resident record cannot be confirmed."
             )
         return Representative(resident_ref, _person_name(resident), self._address(resident))
 
+    def _current_resident(self, resident_ref: str) -> Resident | None:
+        tenant_code, _, addressee_number = resident_ref.partition(":")
+        resident = ResidentRepository(self.session, tenant_code).resident(addressee_number)
+        if resident is None or resident.status != ResidentStatus.RESIDENT:
+            return None
+        return resident
+
     def _address(self, resident: Resident) -> str:
-        city = self.session.get(LocalGovernment, resident.lg_code)
-        prefecture = self.session.get(LocalGovernment, city.prefecture_code) if city else None
+        registry = LocalGovernmentRepository(self.session)
+        city = registry.get(resident.lg_code)
+        prefecture = registry.get(city.prefecture_code) if city else None
         parts = [
             prefecture.name if prefecture else "",
             city.name if city else "",
@@ -193,10 +220,7 @@ class BusinessService:
     def create_member(
         self, prime: BusinessAccount, login_id: str, name: str
     ) -> IssuedPassword[BusinessAccount]:
-        if prime.type is not AccountType.PRIME or prime.disabled_at is not None:
-            raise ProblemError(
-                403, "forbidden", "Forbidden / 権限がありません", "Only a prime adds members."
-            )
+        _require_active_prime(prime)
         password = generate_password()
         account = self._create(
             AccountType.MEMBER,
@@ -226,7 +250,7 @@ class BusinessService:
         with invalid_credential_as(InvalidBusinessRequest):
             login = normalize_login_id(login_id)
             check_password_policy(password, login)
-        if self.by_login_id(login) is not None:
+        if self.repository.by_login_id(login) is not None:
             raise BusinessConflict(
                 f"ログインID {login} は使われています。 / The login id {login} is taken."
             )
@@ -244,14 +268,9 @@ class BusinessService:
         )
         account.set_password(password)
         try:
-            with self.session.begin_nested():
-                self.session.add(account)
-                self.session.flush()
+            self.repository.add(account)
         except IntegrityError:
-            raise BusinessConflict(
-                "この法人にはすでにprimeアカウントがあります。"
-                " / This company already has a prime account."
-            ) from None
+            raise BusinessConflict(ANOTHER_PRIME) from None
         record_audit(
             self.session,
             "business.create",
@@ -261,6 +280,105 @@ class BusinessService:
             details={"account_type": account_type.value},
         )
         return account
+
+    # Disabling and enabling -------------------------------------------------------------
+
+    def disable(
+        self, account: BusinessAccount, reason: DisabledReason, *, actor: str
+    ) -> BusinessAccount:
+        """Refuse the account's sign-ins and end its sessions; a disabled account stays so."""
+        if account.disabled_at is None:
+            account.disabled_at = datetime.now(UTC)
+            account.disabled_reason = reason.value
+            end_subject_sessions(self.session, SubjectKind.BUSINESS, account.account_id)
+            self.session.flush()
+            self._audit("business.disable", actor, account, reason=reason.value)
+        return account
+
+    def enable(self, account: BusinessAccount, *, actor: str) -> BusinessAccount:
+        """An operator's undoing of a disable.
+
+        A prime comes back only while its representative is still a resident and the company
+        has no other active prime: otherwise the current representative registers a new one.
+        """
+        if account.disabled_at is None:
+            return account
+        if account.type is AccountType.PRIME and (
+            account.resident_ref is None or self._current_resident(account.resident_ref) is None
+        ):
+            raise BusinessConflict(
+                "代表者の住民記録が現在のものではありません。新しい代表者がprimeアカウントを"
+                "登録してください。 / The representative's resident record is no longer"
+                " current; the company's representative registers a new prime account."
+            )
+        try:
+            with self.repository.savepoint():
+                account.disabled_at = None
+                account.disabled_reason = None
+                self.session.flush()
+        except IntegrityError:
+            raise BusinessConflict(ANOTHER_PRIME) from None
+        self._audit("business.enable", actor, account)
+        return account
+
+    def company_member(self, prime: BusinessAccount, account_id: str) -> BusinessAccount:
+        """A member of the prime's own company; any other account is not one to manage."""
+        _require_active_prime(prime)
+        member = self.repository.get(account_id)
+        if (
+            member is None
+            or member.type is not AccountType.MEMBER
+            or member.corporate_number != prime.corporate_number
+        ):
+            raise NotFound(
+                "該当するメンバーがいません。 / Your company has no member with this id."
+            )
+        return member
+
+    def remove_member(self, prime: BusinessAccount, account_id: str) -> BusinessAccount:
+        """A prime removes a member of their company: disabled, their sessions ended.
+
+        A refusal is audited too (``denied``); the caller commits it by answering normally.
+        """
+        actor = business_subject(prime)
+        try:
+            member = self.company_member(prime, account_id)
+        except ProblemError as refusal:
+            record_audit(
+                self.session,
+                "business.disable",
+                AuditOutcome.DENIED,
+                actor=actor,
+                subject=f"business:{account_id}",
+                details={"reason": DisabledReason.REMOVED_BY_PRIME.value, "refusal": refusal.slug},
+            )
+            raise
+        return self.disable(member, DisabledReason.REMOVED_BY_PRIME, actor=actor)
+
+    def disable_primes_represented_by(self, resident_ref: str, *, actor: str) -> None:
+        """The representative moved out or died: their primes end; members keep working."""
+        for prime in self.repository.active_primes_represented_by(resident_ref):
+            self.disable(prime, DisabledReason.REPRESENTATIVE_REMOVED, actor=actor)
+
+    def _audit(
+        self, action: str, actor: str, account: BusinessAccount, **details: AuditDetail
+    ) -> None:
+        record_audit(
+            self.session,
+            action,
+            AuditOutcome.SUCCESS,
+            actor=actor,
+            subject=business_subject(account),
+            details=details or None,
+        )
+
+
+def _require_active_prime(account: BusinessAccount) -> None:
+    if account.type is not AccountType.PRIME or account.disabled_at is not None:
+        raise Forbidden(
+            "メンバーを管理できるのはprimeアカウントだけです。 / Only a prime account manages"
+            " members."
+        )
 
 
 def _person_name(resident: Resident) -> str:
@@ -297,7 +415,7 @@ def business_sign_in(
 ) -> SignInOutcome[BusinessAccount]:
     """Sign a business account in; refusals raise (see credentials.sign_in)."""
     login = sign_in_login_id(login_id)
-    account = BusinessService(session).by_login_id(login)
+    account = BusinessRepository(session).by_login_id(login)
     attempt = SignInAttempt(ip=ip, login_key=login, password=password, code=code)
     subject = business_subject(account) if account is not None else None
     return sign_in(session, BUSINESS_SIGN_IN, attempt, account, subject, box, now=now)

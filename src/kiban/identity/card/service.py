@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import Response
 from sqlalchemy.orm import Session
 
-from kiban.core.audit import AuditOutcome, record_audit
+from kiban.core.audit import AuditOutcome, audit_row, record_audit
 from kiban.core.config import Settings
 from kiban.core.errors import ProblemError
 from kiban.core.sessions import AuthSession, SubjectKind, start_session
@@ -169,17 +169,6 @@ class CardSignInService:
             raise _used()
         if not self.requests.complete(request.code, now=now, deadline_after=now - COMPLETION_GRACE):
             raise _used()
-        # Recorded first so that the session's flush writes both rows in one go.
-        record_audit(
-            self.session,
-            "card.sign_in",
-            AuditOutcome.SUCCESS,
-            actor=f"certificate:{request.certificate_serial}",
-            tenant_code=request.tenant_code,
-            subject=resident_subject(request.tenant_code, request.addressee_number),
-            details={"code": request.code},
-            now=now,
-        )
         return start_session(
             self.session,
             response,
@@ -190,6 +179,15 @@ class CardSignInService:
             tenant_code=request.tenant_code,
             settings=self.settings,
             now=now,
+            audit_event=audit_row(
+                "card.sign_in",
+                AuditOutcome.SUCCESS,
+                actor=f"certificate:{request.certificate_serial}",
+                tenant_code=request.tenant_code,
+                subject=resident_subject(request.tenant_code, request.addressee_number),
+                details={"code": request.code},
+                now=now,
+            ),
         )
 
     # The device ----------------------------------------------------------------------------

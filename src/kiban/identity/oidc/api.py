@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Header, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from kiban.core.access import PublicAccess, declare_access
 from kiban.core.config import Settings
-from kiban.core.dependencies import DbSession
+from kiban.core.dependencies import DbSession, unit_of_work
 from kiban.core.throttle import client_ip
 from kiban.identity.oidc.clients import CLIENT_ASSERTION_ALGORITHMS
 from kiban.identity.oidc.endpoints import (
@@ -27,7 +28,6 @@ from kiban.identity.oidc.endpoints import (
 )
 from kiban.identity.oidc.errors import NO_STORE, OAuthError
 from kiban.identity.oidc.keys import ALGORITHM, SigningKeys
-from kiban.identity.oidc.models import OidcClient
 from kiban.identity.oidc.scopes import CLAIM_SCOPES, SUPPORTED_SCOPES
 from kiban.identity.oidc.token_endpoint import (
     ClientCredentials,
@@ -53,26 +53,22 @@ def _token_endpoint(request: Request, db: Session) -> TokenEndpoint:
 
 
 @declare_access
-def oauth_client_access(
-    request: Request,
-    db: DbSession,
+async def oauth_client_access(
     authorization: Annotated[str | None, Header()] = None,
     client_id: Annotated[str | None, Form()] = None,
     client_assertion_type: Annotated[str | None, Form()] = None,
     client_assertion: Annotated[str | None, Form()] = None,
-) -> OidcClient | OAuthError:
-    """A relying party authenticated with client_secret_basic or private_key_jwt."""
-    credentials = ClientCredentials(
-        authorization, client_id, client_assertion_type, client_assertion
-    )
-    try:
-        return _token_endpoint(request, db).authenticate(client_ip(request), credentials)
-    except OAuthError as error:
-        return error
+) -> ClientCredentials:
+    """A relying party authenticated with client_secret_basic or private_key_jwt.
+
+    The credentials are checked by the route, in its unit of work: a refusal is answered in
+    OAuth's format and what led to it (the failure's count) is committed with it.
+    """
+    return ClientCredentials(authorization, client_id, client_assertion_type, client_assertion)
 
 
 @declare_access
-def bearer_token_access(
+async def bearer_token_access(
     authorization: Annotated[str | None, Header()] = None,
 ) -> str | None:
     """A relying party holding an access token (RFC 6750); the token is checked by the route."""
@@ -81,7 +77,7 @@ def bearer_token_access(
     return None
 
 
-TokenClient = Annotated[OidcClient | OAuthError, Depends(oauth_client_access)]
+TokenClient = Annotated[ClientCredentials, Depends(oauth_client_access)]
 BearerToken = Annotated[str | None, Depends(bearer_token_access)]
 
 
@@ -126,10 +122,9 @@ def jwks(request: Request, db: DbSession) -> JSONResponse:
 
 
 @router.post(TOKEN_PATH)
-def token(
+async def token(
     request: Request,
-    db: DbSession,
-    client: TokenClient,
+    credentials: TokenClient,
     grant_type: Annotated[str | None, Form()] = None,
     code: Annotated[str | None, Form()] = None,
     redirect_uri: Annotated[str | None, Form()] = None,
@@ -139,13 +134,23 @@ def token(
 ) -> JSONResponse:
     """Exchange an authorization code, or a refresh token, for tokens (RFC 6749 §4.1.3, §6)."""
     grant = GrantRequest(grant_type, code, redirect_uri, code_verifier, refresh_token, scope)
-    try:
-        if isinstance(client, OAuthError):
-            raise client
-        issued = _token_endpoint(request, db).grant(client, grant)
-    except OAuthError as error:
-        # Answered, not raised: what the refusal revoked and audited is committed.
-        return error.response()
+    # All of the database work in one worker thread, rather than a thread each for the
+    # session, the client's authentication and the grant: at the busiest endpoint, the
+    # hand-overs between the event loop and the threads cost more than the exchange itself.
+    return await run_in_threadpool(_answer_token_request, request, credentials, grant)
+
+
+def _answer_token_request(
+    request: Request, credentials: ClientCredentials, grant: GrantRequest
+) -> JSONResponse:
+    with unit_of_work(request) as db:
+        endpoint = _token_endpoint(request, db)
+        try:
+            client = endpoint.authenticate(client_ip(request), credentials)
+            issued = endpoint.grant(client, grant)
+        except OAuthError as error:
+            # Answered, not raised: what the refusal revoked and audited is committed.
+            return error.response()
     return JSONResponse(issued.as_json(), headers=NO_STORE)
 
 

@@ -156,7 +156,11 @@ class ClientAuthenticator:
         jti = claims.get("jti")
         if not isinstance(jti, str) or not 1 <= len(jti) <= 256:
             raise invalid_client("the client assertion needs a jti")
-        if not self.repository.remember_assertion(client_id, jti, expires_at, now):
+        # Kept as long as the assertion could still be accepted: through the clock skew.
+        still_acceptable_after = now - timedelta(seconds=CLOCK_SKEW)
+        if not self.repository.remember_assertion(
+            client_id, jti, expires_at, forget_before=still_acceptable_after
+        ):
             raise invalid_client("the client assertion was already used")
         return client
 

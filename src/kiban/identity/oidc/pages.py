@@ -3,9 +3,10 @@ and the page where a person sees and revokes the consents they gave."""
 
 from __future__ import annotations
 
+from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 
@@ -23,7 +24,7 @@ from kiban.identity.oidc.authorization import (
     RedirectError,
 )
 from kiban.identity.oidc.endpoints import AUTHORIZE_PATH, CONSENTS_PATH, LOGOUT_PATH
-from kiban.identity.oidc.logout import LogoutService
+from kiban.identity.oidc.logout import LogoutRequest, LogoutService
 from kiban.identity.oidc.scopes import CLAIM_SCOPES, claim_scopes
 from kiban.web.templating import templates
 
@@ -98,6 +99,27 @@ async def decide(request: Request, db: DbSession, auth_session: OptionalSession)
         return _redirect(error.location)
 
 
+# Sign-out ------------------------------------------------------------------------------
+# The confirmation form posts to a path of its own: the spec lets a relying party POST its
+# sign-out request to the logout endpoint itself, from its own site and so without kiban's
+# CSRF token, and that path is kept free for it.
+LOGOUT_CONFIRM_PATH = LOGOUT_PATH + "/confirm"
+
+
+def _back_to_relying_party(
+    request: Request, logout_request: LogoutRequest, state: str | None
+) -> Response:
+    """To the registered post-logout URI with ``state``; without one, the signed-out page."""
+    target = logout_request.post_logout_redirect_uri
+    if not target:
+        return templates.TemplateResponse(
+            request, "oidc/signed_out.html", {"client": logout_request.client}
+        )
+    if state:
+        target += ("&" if "?" in target else "?") + urlencode({"state": state})
+    return _redirect(target)
+
+
 @router.get(LOGOUT_PATH, dependencies=[PublicAccess])
 def logout(
     request: Request,
@@ -108,19 +130,49 @@ def logout(
     post_logout_redirect_uri: str | None = None,
     state: str | None = None,
 ) -> Response:
-    """RP-initiated logout: end the kiban session, then back to the relying party."""
+    """RP-initiated logout: end the kiban session, then back to the relying party.
+
+    Without an ID token to vouch for the request, a signed-in person is asked first.
+    """
     service = LogoutService(db, _settings(request))
     logout_request = service.check(id_token_hint, client_id, post_logout_redirect_uri)
-    target = logout_request.post_logout_redirect_uri
-    if target:
-        if state:
-            target += ("&" if "?" in target else "?") + urlencode({"state": state})
-        response: Response = _redirect(target)
-    else:
-        response = templates.TemplateResponse(
-            request, "oidc/signed_out.html", {"client": logout_request.client}
+    if auth_session is not None and logout_request.needs_confirmation:
+        return templates.TemplateResponse(
+            request,
+            "oidc/logout_confirm.html",
+            {
+                "client": logout_request.client,
+                "post_logout_redirect_uri": logout_request.post_logout_redirect_uri,
+                "state": state,
+                "action": LOGOUT_CONFIRM_PATH,
+            },
         )
+    response = _back_to_relying_party(request, logout_request, state)
     if auth_session is not None and service.is_subject(logout_request, auth_session):
+        end_session(db, response, auth_session)
+    return response
+
+
+@router.post(LOGOUT_CONFIRM_PATH, dependencies=[PublicAccess, CsrfProtected])
+def confirm_logout(
+    request: Request,
+    db: DbSession,
+    auth_session: OptionalSession,
+    decision: Annotated[str, Form(max_length=16)] = "",
+    client_id: Annotated[str | None, Form(max_length=64)] = None,
+    post_logout_redirect_uri: Annotated[str | None, Form(max_length=2048)] = None,
+    state: Annotated[str | None, Form(max_length=2048)] = None,
+) -> Response:
+    """The person's answer: sign out of kiban, or stay signed in; either way back to the RP."""
+    # Checked again: the form's hidden fields are only what the browser sent back.
+    logout_request = LogoutService(db, _settings(request)).check(
+        None, client_id, post_logout_redirect_uri
+    )
+    signing_out = decision == "sign_out"
+    if not signing_out and logout_request.post_logout_redirect_uri is None:
+        return _redirect("/")  # stayed signed in, and no relying party waits for them
+    response = _back_to_relying_party(request, logout_request, state)
+    if signing_out and auth_session is not None:
         end_session(db, response, auth_session)
     return response
 

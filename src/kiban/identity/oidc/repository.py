@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import CursorResult, Delete, bindparam, delete, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from kiban.core.audit import AuditEvent
+from kiban.core.database import insert_together
 from kiban.identity.oidc.keys import active_kid
 from kiban.identity.oidc.models import (
     OidcAuthorizationCode,
@@ -68,8 +70,6 @@ _SPEND_CODE = (
         active_kid(),
     )
 )
-_INSERT_GRANT = insert(OidcGrant)
-_INSERT_TOKEN = insert(OidcToken)
 
 
 class OidcRepository:
@@ -88,16 +88,18 @@ class OidcRepository:
         return list(self.session.scalars(select(OidcClient).order_by(OidcClient.created_at)))
 
     def remember_assertion(
-        self, client_id: str, jti: str, expires_at: datetime, now: datetime
+        self, client_id: str, jti: str, expires_at: datetime, forget_before: datetime
     ) -> bool:
         """Record a client assertion's ``jti``; False if it was seen before (a replay).
 
-        Expired ones are forgotten first: an expired assertion is refused anyway.
+        The client's ``jti`` records that expired before ``forget_before`` are forgotten first:
+        an assertion that old is refused anyway.
         """
         connection = self.session.connection()
         connection.execute(
             delete(OidcClientAssertion).where(
-                OidcClientAssertion.client_id == client_id, OidcClientAssertion.expires_at < now
+                OidcClientAssertion.client_id == client_id,
+                OidcClientAssertion.expires_at < forget_before,
             )
         )
         dialect = connection.dialect.name
@@ -139,11 +141,20 @@ class OidcRepository:
 
     # Grants and tokens ------------------------------------------------------------------
 
-    def insert_grant(self, values: Mapping[str, Any]) -> None:
-        self.session.connection().execute(_INSERT_GRANT, values)
-
-    def insert_tokens(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        self.session.connection().execute(_INSERT_TOKEN, rows)
+    def record_issue(
+        self,
+        new_grant: Mapping[str, Any] | None,
+        tokens: Sequence[Mapping[str, Any]],
+        audit_event: Mapping[str, Any],
+    ) -> None:
+        """Write what one exchange issues, in one go: the grant (for a code), its tokens and
+        the audit event."""
+        insert_together(
+            self.session,
+            (OidcGrant, [new_grant] if new_grant else []),
+            (OidcToken, tokens),
+            (AuditEvent, [audit_event]),
+        )
 
     def token(self, token_sha256: str) -> tuple[OidcToken, OidcGrant] | None:
         row = self.session.execute(
@@ -200,3 +211,38 @@ class OidcRepository:
     def delete_consent(self, consent: OidcConsent) -> None:
         self.session.delete(consent)
         self.session.flush()
+
+    # Expired rows (kiban identity purge) ------------------------------------------------
+
+    def purge_expired_codes(self, before: datetime) -> int:
+        """Delete codes that expired before ``before``; how many."""
+        return self._delete(
+            delete(OidcAuthorizationCode).where(OidcAuthorizationCode.expires_at < before)
+        )
+
+    def purge_expired_tokens(self, before: datetime) -> int:
+        """Delete access and refresh tokens that expired before ``before``; how many."""
+        return self._delete(delete(OidcToken).where(OidcToken.expires_at < before))
+
+    def purge_finished_grants(self, before: datetime) -> int:
+        """Delete grants made before ``before`` that have no token left; how many.
+
+        Tokens go only when they expired long ago (``purge_expired_tokens``), so a grant with
+        none left can issue nothing more, whether it was revoked or simply ran out.
+        """
+        return self._delete(
+            delete(OidcGrant).where(
+                OidcGrant.created_at < before,
+                ~exists().where(OidcToken.grant_id == OidcGrant.grant_id),
+            )
+        )
+
+    def purge_expired_assertions(self, before: datetime) -> int:
+        """Forget client assertions' ``jti`` that expired before ``before``; how many."""
+        return self._delete(
+            delete(OidcClientAssertion).where(OidcClientAssertion.expires_at < before)
+        )
+
+    def _delete(self, statement: Delete) -> int:
+        result = self.session.execute(statement.execution_options(synchronize_session=False))
+        return result.rowcount if isinstance(result, CursorResult) else 0

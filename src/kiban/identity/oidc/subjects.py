@@ -73,6 +73,17 @@ class Subjects:
             raise SubjectUnavailable("the resident record is no longer current")
         return resident
 
+    def ensure_available(self, subject: str) -> None:
+        """Raise :class:`SubjectUnavailable` unless the person can still be vouched for: a
+        resident still resident, a business account still enabled."""
+        kind, subject_id = _parse(subject)
+        if kind is SubjectKind.RESIDENT:
+            self._resident(subject_id)
+        elif kind is SubjectKind.BUSINESS:
+            self._business_claims(subject_id, ["profile"])
+        else:
+            raise SubjectUnavailable("staff accounts do not sign in to relying parties")
+
     def claims(self, subject: str, scope: str) -> dict[str, Any]:
         """The claims of the granted claim scopes (``sub`` is added by the caller)."""
         scopes = claim_scopes(scope)

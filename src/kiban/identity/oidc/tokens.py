@@ -19,7 +19,7 @@ from typing import Any
 from joserfc import jwt
 from sqlalchemy.orm import Session
 
-from kiban.core.audit import AuditOutcome, record_audit
+from kiban.core.audit import AuditOutcome, audit_row, record_audit
 from kiban.core.config import Settings
 from kiban.identity.oidc.authorization import code_sha256, s256
 from kiban.identity.oidc.endpoints import Endpoints
@@ -137,22 +137,20 @@ class TokenService:
             amr=spent.amr,
             auth_time=spent.auth_time,
         )
-        self.repository.insert_grant(
-            {
-                "grant_id": family.grant_id,
-                "client_id": family.client_id,
-                "subject": family.subject,
-                "sub": family.sub,
-                "scope": spent.scope,
-                "acr": family.acr,
-                "amr": family.amr,
-                "auth_time": family.auth_time,
-                "code_sha256": digest,
-                "created_at": now,
-                "revoked_at": None,
-            }
-        )
-        return self._issue(family, spent.scope, spent.nonce, now, spent.signing_kid)
+        new_grant = {
+            "grant_id": family.grant_id,
+            "client_id": family.client_id,
+            "subject": family.subject,
+            "sub": family.sub,
+            "scope": spent.scope,
+            "acr": family.acr,
+            "amr": family.amr,
+            "auth_time": family.auth_time,
+            "code_sha256": digest,
+            "created_at": now,
+            "revoked_at": None,
+        }
+        return self._issue(family, spent.scope, spent.nonce, now, spent.signing_kid, new_grant)
 
     def refresh(
         self,
@@ -178,6 +176,13 @@ class TokenService:
             raise invalid_grant("the refresh token was already used; its family is revoked")
         if _utc(token.expires_at) <= now:
             raise invalid_grant("the refresh token has expired")
+        try:
+            Subjects(self.session, self.settings).ensure_available(grant.subject)
+        except SubjectUnavailable:
+            # Moved out, died or disabled since signing in: nothing from that sign-in lasts.
+            self.repository.revoke_grant(grant.grant_id, now)
+            self._audit_failure(client, grant.subject, "subject_unavailable", now)
+            raise invalid_grant("the person can no longer be signed in; sign in again") from None
         granted = grant.scope.split()
         if scope is not None:
             narrower = scope.split()
@@ -193,10 +198,13 @@ class TokenService:
         nonce: str | None,
         now: datetime,
         signing_kid: str | None = None,
+        new_grant: dict[str, Any] | None = None,
     ) -> TokenResponse:
+        """Tokens for ``family``, written with ``new_grant`` when a code starts the family."""
         access_token = secrets.token_urlsafe(32)
         refresh_token = secrets.token_urlsafe(32)
-        self.repository.insert_tokens(
+        self.repository.record_issue(
+            new_grant,
             [
                 {
                     "token_sha256": token_sha256(token),
@@ -210,16 +218,19 @@ class TokenService:
                     (access_token, "access", ACCESS_TOKEN_LIFETIME),
                     (refresh_token, "refresh", REFRESH_TOKEN_LIFETIME),
                 )
-            ]
-        )
-        record_audit(
-            self.session,
-            "oidc.token",
-            AuditOutcome.SUCCESS,
-            actor=family.client_id,
-            subject=family.subject,
-            details={"client_id": family.client_id, "grant_id": family.grant_id, "scope": scope},
-            now=now,
+            ],
+            audit_row(
+                "oidc.token",
+                AuditOutcome.SUCCESS,
+                actor=family.client_id,
+                subject=family.subject,
+                details={
+                    "client_id": family.client_id,
+                    "grant_id": family.grant_id,
+                    "scope": scope,
+                },
+                now=now,
+            ),
         )
         id_token = self.id_token(family, nonce, access_token, now, signing_kid)
         return TokenResponse(access_token, refresh_token, id_token, scope)
@@ -275,8 +286,10 @@ class TokenService:
             raise invalid_token("the access token has been revoked")
         if _utc(token.expires_at) <= now:
             raise invalid_token("the access token has expired")
+        subjects = Subjects(self.session, self.settings)
         try:
-            claims = Subjects(self.session, self.settings).claims(grant.subject, grant.scope)
+            subjects.ensure_available(grant.subject)
+            claims = subjects.claims(grant.subject, grant.scope)
         except SubjectUnavailable as error:
             raise invalid_token(str(error)) from None
         return {"sub": grant.sub, **{name: value for name, value in claims.items() if value}}

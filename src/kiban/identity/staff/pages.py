@@ -25,6 +25,7 @@ from kiban.core.sessions import StaffSession, SubjectKind, end_session
 from kiban.core.tenancy import StaffRole, TenantCaller, require_roles
 from kiban.identity.accounts_web import PasswordTotpPages, SessionSubject, render
 from kiban.identity.credentials import IssuedPassword, SecretBox, SignInOutcome
+from kiban.identity.staff.demo_pages import router as demo_pages_router
 from kiban.identity.staff.models import ROLE_LABELS, StaffAccount
 from kiban.identity.staff.repository import StaffRepository
 from kiban.identity.staff.service import StaffService, staff_sign_in, staff_subject
@@ -60,6 +61,7 @@ sign_in_pages = StaffSignInPages("staff", home=WORKSPACE)
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 router.include_router(sign_in_pages.router)
+router.include_router(demo_pages_router)
 
 
 # Sign-in (the form, and set-up, come from sign_in_pages) ------------------------------------
