@@ -24,6 +24,7 @@ from kiban.core.config import Settings
 from kiban.core.crypto import personal_number_hasher
 from kiban.demo.relying_party import register_demo_client
 from kiban.identity.card.demo import DEMO_PIN, issue_demo_cards
+from kiban.identity.staff.demo import seed_demo_staff
 from kiban.residents.codes import Relationship, Sex
 from kiban.residents.schemas import AddressIn, HouseholdPlacement, MovingInIn, PersonIn
 from kiban.residents.service import ResidentService
@@ -37,7 +38,8 @@ pytestmark = [
 
 
 def _seed(engine: Engine, settings: Settings) -> None:
-    """One resident of 千代田区 with a card in the demo wallet, and the sample relying party."""
+    """One resident of 千代田区 with a card in the demo wallet, the sample relying party and
+    千代田区's demo staff."""
     with Session(engine) as session:
         TenantService(session).enable("131016")
         ResidentService(session, "131016", personal_number_hasher(settings)).register_moving_in(
@@ -62,6 +64,7 @@ def _seed(engine: Engine, settings: Settings) -> None:
         )
         assert issue_demo_cards(session, settings, per_tenant=1) == 1
         register_demo_client(session, settings)
+        seed_demo_staff(session, settings, ("131016",))
         session.commit()
 
 
@@ -125,4 +128,19 @@ def test_sign_in_to_a_relying_party_with_the_demo_wallet(page: Page) -> None:
     expect(claims).to_contain_text("霞が関")
     expect(claims).to_contain_text("1980-05-01")
     expect(claims).to_contain_text("aal3")
+    assert wcag_violations(page) == []
+
+    # A sign-out request that names no relying party asks before it signs anyone out.
+    page.goto("/oidc/logout")
+    expect(page.get_by_role("heading", name="kiban からサインアウトしますか")).to_be_visible()
+    assert wcag_violations(page) == []
+    page.get_by_role("button", name="サインアウトする").click()
+    expect(page.get_by_role("heading", name="サインアウトしました")).to_be_visible()
+    assert wcag_violations(page) == []
+
+
+def test_the_demo_staff_page_shows_what_to_sign_in_with(page: Page) -> None:
+    page.goto("/demo/staff")
+    expect(page.get_by_role("heading", name="デモ用職員アカウント")).to_be_visible()
+    expect(page.get_by_text("demo-clerk")).to_be_visible()
     assert wcag_violations(page) == []
