@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import threading
+import time
 from pathlib import Path
 
 import httpx2
@@ -90,6 +92,10 @@ def test_served_connections_send_small_responses_at_once() -> None:
     assert options == [1]
 
 
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
 def _established_connections(pid: int, port: int) -> int:
     """How many established TCP connections to ``port`` process ``pid`` holds (Linux /proc)."""
     inodes = set()
@@ -115,11 +121,28 @@ def test_several_server_processes_share_the_connections(engine: Engine, database
         try:
             for client in clients:
                 assert client.get("/healthz").status_code == 200
-            children = Path(f"/proc/{served.pid}/task/{served.pid}/children").read_text().split()
-            held = [_established_connections(int(child), port) for child in children]
+            held = [_established_connections(child, port) for child in _children(served.pid)]
         finally:
             for client in clients:
                 client.close()
     serving = [count for count in held if count]
     assert sum(held) == 16
     assert len(serving) == 2, f"connections per process: {held}"
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc")
+def test_a_server_process_that_dies_is_replaced(engine: Engine, database_url: str) -> None:
+    with kiban_server({"KIBAN_DATABASE_URL": database_url}, workers=2) as served:
+        before = set(_children(served.pid))
+        victim = next(
+            child
+            for child in before
+            if b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes()
+        )
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while len(set(_children(served.pid)) - before) < 1:
+            assert time.monotonic() < deadline, "no process replaced the one that died"
+            time.sleep(0.2)
+        for _ in range(8):  # whichever process each new connection reaches answers
+            assert httpx2.get(f"{served.url}/healthz", timeout=5).status_code == 200

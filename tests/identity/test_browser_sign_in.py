@@ -1,5 +1,6 @@
 """End to end in Chromium: a visitor signs in to the sample relying party with the demo
-wallet's card, agrees to share their details, and sees the claims the relying party got.
+wallet's card, agrees to share their details, and sees the claims the relying party got; a
+business account's prime removes a member.  Every page on the way passes axe's checks.
 
 Everything is real: the sign-in page, the wallet approving with a signature from a virtual
 card, the consent page, and the relying party exchanging the code over HTTP.
@@ -10,22 +11,29 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import date
+from http.cookies import SimpleCookie
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from pydantic import SecretStr
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from starlette.responses import Response
 
 from accessibility import AXE, wcag_violations
 from kiban.app import create_app
 from kiban.core.config import Settings
 from kiban.core.crypto import personal_number_hasher
+from kiban.core.sessions import SESSION_COOKIE, SubjectKind, start_session
 from kiban.demo.relying_party import register_demo_client
+from kiban.identity.business.service import BusinessService
 from kiban.identity.card.demo import DEMO_PIN, issue_demo_cards
 from kiban.identity.staff.demo import seed_demo_staff
+from kiban.registry.corporations.models import Corporation
+from kiban.registry.corporations.synthetic import generate_corporations
 from kiban.residents.codes import Relationship, Sex
+from kiban.residents.models import Resident
 from kiban.residents.schemas import AddressIn, HouseholdPlacement, MovingInIn, PersonIn
 from kiban.residents.service import ResidentService
 from kiban.tenants.service import TenantService
@@ -143,4 +151,50 @@ def test_the_demo_staff_page_shows_what_to_sign_in_with(page: Page) -> None:
     page.goto("/demo/staff")
     expect(page.get_by_role("heading", name="デモ用職員アカウント")).to_be_visible()
     expect(page.get_by_text("demo-clerk")).to_be_visible()
+    assert wcag_violations(page) == []
+
+
+def test_a_prime_removes_a_member_of_its_company(
+    page: Page, private_engine: Engine, demo_server: str
+) -> None:
+    with Session(private_engine) as session:
+        generate_corporations(session, ["131016"], 5, seed=3)
+        company = session.scalars(
+            select(Corporation).where(
+                Corporation.lg_code == "131016",
+                Corporation.closed_on.is_(None),
+                Corporation.number.not_like("_000020131016"),  # 千代田区 itself
+            )
+        ).first()
+        assert company is not None
+        hanako = session.scalars(select(Resident).where(Resident.given_name == "花子")).one()
+        service = BusinessService(session)
+        prime = service.create_prime(
+            f"131016:{hanako.addressee_number}",
+            company.number,
+            "prime@example.jp",
+            "correct horse battery",
+        )
+        service.create_member(prime, "suzuki@example.jp", "鈴木 一郎")
+        response = Response()
+        start_session(
+            session,
+            response,
+            kind=SubjectKind.BUSINESS,
+            subject_id=prime.account_id,
+            acr="aal2",
+            amr=["pwd", "otp"],
+            settings=Settings(database_url=str(private_engine.url), public_url=demo_server),
+        )
+        session.commit()
+    token = SimpleCookie(response.headers["set-cookie"])[SESSION_COOKIE].value
+    page.context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": demo_server}])
+
+    page.goto("/business/account")
+    assert wcag_violations(page) == []
+    page.get_by_role("link", name="削除する").click()
+    expect(page.get_by_role("heading", name="メンバーの削除")).to_be_visible()
+    assert wcag_violations(page) == []
+    page.get_by_role("button", name="削除する").click()
+    expect(page.get_by_text("削除済み")).to_be_visible()
     assert wcag_violations(page) == []
