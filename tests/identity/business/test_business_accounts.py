@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from conftest import PostForm, SignIn
-from identity.business.conftest import PASSWORD
+from identity.business.conftest import PASSWORD, Holder
 from kiban.core.audit import AuditEvent
 from kiban.core.errors import NotFound, ProblemError
 from kiban.core.identifiers import corporate_number_check_digit
@@ -21,6 +21,7 @@ from kiban.core.sessions import SESSION_COOKIE, SubjectKind
 from kiban.identity.business.repository import BusinessRepository
 from kiban.identity.business.service import BusinessService, business_claims
 from kiban.identity.credentials import time_step, totp_code
+from kiban.registry.corporations.models import Corporation
 
 CHIYODA = "131016"
 BASE = "000012345678"
@@ -220,3 +221,16 @@ def test_a_corporate_number_is_refused_for_its_check_digit_or_absence(
         BusinessService(db_session).company(text)
     valid = corporate_number_check_digit(text[1:]) == text[0]
     assert refused.value.status == (404 if valid else 422)
+
+
+def test_the_account_page_still_shows_a_company_whose_registration_closed(
+    client: TestClient, db_session: Session, sign_in: SignIn, prime: Holder, company: str
+) -> None:
+    db_session.execute(
+        update(Corporation).where(Corporation.number == company).values(closed_on=date(2026, 3, 31))
+    )
+    sign_in(SubjectKind.BUSINESS, prime.account.account_id)
+    page = client.get("/business/account")
+    assert page.status_code == 200
+    assert "株式会社霞が関テスト" in page.text
+    assert "2026-03-31 に閉鎖" in page.text

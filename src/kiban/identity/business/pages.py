@@ -40,6 +40,7 @@ from kiban.identity.credentials import (
     SecretBox,
     SignInOutcome,
 )
+from kiban.registry.corporations.service import CorporationService
 
 ACCOUNT_PAGE = "/business/account"
 # Account ids are 16 hexadecimal digits; anything else names no account.
@@ -205,7 +206,9 @@ def _account_page(
     status_code: int = 200,
 ) -> Response:
     service = BusinessService(session)
-    company = service.company(account.corporate_number) if account.corporate_number else None
+    # The registry's record as it is, closed or not: the account outlives a closure.
+    number = account.corporate_number
+    company = CorporationService(session).get(number) if number else None
     return render(
         request,
         "business/account.html",
