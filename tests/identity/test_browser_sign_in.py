@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date
 from http.cookies import SimpleCookie
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from pydantic import SecretStr
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from accessibility import AXE, wcag_violations
+from identity.oidc.provider_support import move_in
 from kiban.app import create_app
 from kiban.core.config import Settings
-from kiban.core.crypto import personal_number_hasher
 from kiban.core.sessions import SESSION_COOKIE, SubjectKind, start_session
 from kiban.demo.relying_party import register_demo_client
 from kiban.identity.business.service import BusinessService
@@ -32,11 +30,7 @@ from kiban.identity.card.demo import DEMO_PIN, issue_demo_cards
 from kiban.identity.staff.demo import seed_demo_staff
 from kiban.registry.corporations.models import Corporation
 from kiban.registry.corporations.synthetic import generate_corporations
-from kiban.residents.codes import Relationship, Sex
 from kiban.residents.models import Resident
-from kiban.residents.schemas import AddressIn, HouseholdPlacement, MovingInIn, PersonIn
-from kiban.residents.service import ResidentService
-from kiban.tenants.service import TenantService
 from live_server import listen, serving
 
 pytestmark = [
@@ -49,27 +43,7 @@ def _seed(engine: Engine, settings: Settings) -> None:
     """One resident of 千代田区 with a card in the demo wallet, the sample relying party and
     千代田区's demo staff."""
     with Session(engine) as session:
-        TenantService(session).enable("131016")
-        ResidentService(session, "131016", personal_number_hasher(settings)).register_moving_in(
-            MovingInIn(
-                person=PersonIn(
-                    family_name="山田",
-                    given_name="花子",
-                    family_name_kana="ヤマダ",
-                    given_name_kana="ハナコ",
-                    birth_date=date(1980, 5, 1),
-                    sex=Sex.FEMALE,
-                ),
-                resident_record_code="00000000019",
-                personal_number=SecretStr("123456789018"),
-                household=HouseholdPlacement(household_number=None, relationship=Relationship.HEAD),
-                address=AddressIn(
-                    lg_code="131016", town_name="霞が関一丁目", banchi="1-3", katagaki=None
-                ),
-                moved_in_on=date(2024, 4, 1),
-                notified_on=date(2024, 4, 1),
-            )
-        )
+        move_in(session, "131016", "霞が関一丁目")
         assert issue_demo_cards(session, settings, per_tenant=1) == 1
         register_demo_client(session, settings)
         seed_demo_staff(session, settings, ("131016",))
