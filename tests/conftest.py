@@ -154,7 +154,7 @@ def app(settings: Settings, engine: Engine, db_session: Session) -> FastAPI:
         yield db_session
         db_session.flush()
 
-    app.state.unit_of_work = _test_session
+    app.state.unit_of_work = app.state.single_statements = _test_session
     return app
 
 

@@ -15,7 +15,12 @@ from kiban import __version__
 from kiban.core.access import PublicAccess
 from kiban.core.config import Settings, get_settings
 from kiban.core.csrf import CsrfCookieMiddleware
-from kiban.core.database import create_database_engine, session_factory, session_scope
+from kiban.core.database import (
+    autocommit_session_factory,
+    create_database_engine,
+    session_factory,
+    session_scope,
+)
 from kiban.core.errors import ProblemError, install_problem_handlers
 from kiban.core.logging import configure_logging, get_logger
 from kiban.core.middleware import RequestIdMiddleware
@@ -92,6 +97,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.session_factory = session_factory(engine)
     app.state.unit_of_work = partial(session_scope, app.state.session_factory)
+    app.state.single_statements = partial(session_scope, autocommit_session_factory(engine))
     app.add_middleware(CsrfCookieMiddleware, secure=settings.secure_cookies)
     app.add_middleware(SecurityHeadersMiddleware, https=settings.public_url.startswith("https://"))
     app.add_middleware(RequestIdMiddleware)  # added last: outermost, so every line has the id

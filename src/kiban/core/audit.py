@@ -70,6 +70,12 @@ class AuditFields(TypedDict, total=False):
     now: datetime | None
 
 
+def current_request_id() -> str | None:
+    """The id of the request being answered (``RequestIdMiddleware``), for its audit rows."""
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    return request_id if isinstance(request_id, str) else None
+
+
 def audit_row(action: str, outcome: AuditOutcome, **fields: Unpack[AuditFields]) -> dict[str, Any]:
     """An audit event's row, for :func:`record_audit` or to insert with other rows at once
     (:func:`kiban.core.database.insert_together`)."""
@@ -81,7 +87,7 @@ def audit_row(action: str, outcome: AuditOutcome, **fields: Unpack[AuditFields])
         "actor": fields.get("actor"),
         "tenant_code": fields.get("tenant_code"),
         "subject": fields.get("subject"),
-        "request_id": structlog.contextvars.get_contextvars().get("request_id"),
+        "request_id": current_request_id(),
         "details": dict(details) if details else None,
     }
 

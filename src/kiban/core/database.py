@@ -11,7 +11,9 @@ from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import (
-    BindParameter,
+    ClauseElement,
+    Connection,
+    CursorResult,
     Dialect,
     Engine,
     MetaData,
@@ -29,6 +31,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.compiler import SQLCompiler
 
 # Explicit constraint names keep migrations identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -99,28 +102,52 @@ RowsFor = tuple[type[Base] | Table, Sequence[Mapping[str, Any]]]
 
 
 @dataclass(frozen=True, slots=True)
-class _RenderedInsert:
+class RenderedStatement:
+    """A statement compiled once into the driver's SQL, with each parameter's conversion.
+
+    For the busiest statements, those with DML in their CTEs above all: SQLAlchemy does not
+    cache those, and compiling one per request cost more than the database's work.
+    """
+
     sql: str
     processors: Mapping[str, Callable[[Any], Any]]  # each value's conversion, e.g. to JSON
+    constants: Mapping[str, Any]  # the values the statement itself gives, such as literals
+
+    @classmethod
+    def of(cls, statement: ClauseElement, dialect: Dialect) -> RenderedStatement:
+        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
+        processors = {
+            name: processor
+            for parameter, name in compiled.bind_names.items()
+            if (processor := parameter.type.dialect_impl(dialect).bind_processor(dialect))
+        }
+        constants = {
+            name: processors[name](parameter.value) if name in processors else parameter.value
+            for parameter, name in compiled.bind_names.items()
+            if not parameter.required
+        }
+        return cls(str(compiled), processors, constants)
+
+    def execute(self, connection: Connection, parameters: Mapping[str, Any]) -> CursorResult[Any]:
+        converted = dict(self.constants)
+        for key, value in parameters.items():
+            processor = self.processors.get(key)
+            converted[key] = value if processor is None else processor(value)
+        return connection.exec_driver_sql(self.sql, converted)
 
 
 @cache
 def _insert_together_statement(
     dialect: Dialect, shape: tuple[tuple[Table, int, tuple[str, ...]], ...]
-) -> _RenderedInsert:
-    # Rendered once into the driver's SQL: SQLAlchemy does not cache statements with DML in
-    # their CTEs, and compiling this one each time cost more than the database's work.
-    binds: list[BindParameter[Any]] = []
-
-    def bind(index: int, row: int, table: Table, column: str) -> BindParameter[Any]:
-        binds.append(bindparam(f"r{index}_{row}_{column}", type_=table.c[column].type))
-        return binds[-1]
-
+) -> RenderedStatement:
     inserts = [
         insert(table)
         .values(
             [
-                {column: bind(index, row, table, column) for column in columns}
+                {
+                    column: bindparam(f"r{index}_{row}_{column}", type_=table.c[column].type)
+                    for column in columns
+                }
                 for row in range(count)
             ]
         )
@@ -128,12 +155,7 @@ def _insert_together_statement(
         for index, (table, count, columns) in enumerate(shape)
     ]
     statement: Select[Any] = select(literal_column("1")).add_cte(*inserts)
-    processors = {
-        parameter.key: processor
-        for parameter in binds
-        if (processor := parameter.type.dialect_impl(dialect).bind_processor(dialect))
-    }
-    return _RenderedInsert(str(statement.compile(dialect=dialect)), processors)
+    return RenderedStatement.of(statement, dialect)
 
 
 def _table_of(target: type[Base] | Table) -> Table:
@@ -162,14 +184,22 @@ def insert_together(session: Session, *batches: RowsFor) -> None:
         for row, values in enumerate(rows)
         for column, value in values.items()
     }
-    rendered = _insert_together_statement(connection.dialect, shape)
-    for key, processor in rendered.processors.items():
-        parameters[key] = processor(parameters[key])
-    connection.exec_driver_sql(rendered.sql, parameters)
+    _insert_together_statement(connection.dialect, shape).execute(connection, parameters)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def autocommit_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions in which every statement commits by itself, for work that is one statement.
+
+    A transaction around one statement costs two more round trips (BEGIN and COMMIT); at the
+    token endpoint those were half of the database's share of an exchange.
+    """
+    return sessionmaker(
+        bind=engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+    )
 
 
 def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:

@@ -20,6 +20,13 @@ def get_session(request: Request) -> Iterator[Session]:
 unit_of_work = contextmanager(get_session)
 
 
+@contextmanager
+def single_statements(request: Request) -> Iterator[Session]:
+    """A session in which each statement commits by itself (``app.state.single_statements``,
+    swapped by the tests like ``unit_of_work``), for work that is one statement."""
+    yield from request.app.state.single_statements()
+
+
 # scope="function": the unit of work commits when the route returns, before the response is
 # sent.  With the default ("request") FastAPI runs the commit after sending, so a client could
 # be told "done" about a change that then failed to commit, or act on it before it is visible.

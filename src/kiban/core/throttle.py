@@ -37,7 +37,6 @@ from fastapi import Request
 from sqlalchemy import (
     CursorResult,
     DateTime,
-    Engine,
     Executable,
     Integer,
     String,
@@ -50,6 +49,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.pool import Pool
 
 from kiban.core.database import Base
 from kiban.core.errors import ProblemError
@@ -165,16 +165,16 @@ class _LocalCount:
 
 
 class _LocalCounts:
-    """This process's rate-limit counts, per database and bucket."""
+    """This process's rate-limit counts, per database (its connection pool) and bucket."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._by_database: WeakKeyDictionary[Engine, OrderedDict[str, _LocalCount]] = (
+        self._by_database: WeakKeyDictionary[Pool, OrderedDict[str, _LocalCount]] = (
             WeakKeyDictionary()
         )
 
     def attempt(
-        self, database: Engine, bucket: str, *, limit: int, window: timedelta, now: datetime
+        self, database: Pool, bucket: str, *, limit: int, window: timedelta, now: datetime
     ) -> tuple[int, datetime]:
         """Count one attempt: the attempts to add to the shared row now (0: not yet), and
         when this process saw the window's first."""
@@ -194,7 +194,7 @@ class _LocalCounts:
             return attempts, entry.window_started_at
 
     def synced(
-        self, database: Engine, bucket: str, shared: int, started: datetime, now: datetime
+        self, database: Pool, bucket: str, shared: int, started: datetime, now: datetime
     ) -> None:
         with self._lock:
             entry = self._by_database.setdefault(database, OrderedDict()).get(bucket)
@@ -224,7 +224,8 @@ def throttle(
 ) -> None:
     """Count an attempt; refuse it when more than ``limit`` fall within ``window``."""
     now = now or datetime.now(UTC)
-    database = session.get_bind().engine
+    # By the pool: the autocommit sessions' engine is another object on the same pool.
+    database = session.get_bind().engine.pool
     attempts, first_at = _local_counts.attempt(
         database, bucket, limit=limit, window=window, now=now
     )

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 import jwt
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from identity.oidc.provider_support import RP_CALLBACK, RP_LOGGED_OUT, TESTSERVER, register
@@ -22,10 +23,12 @@ from identity.oidc.relying_party import Attempt, RelyingParty, authorize, es256_
 from kiban.core.audit import AuditEvent
 from kiban.core.config import Settings
 from kiban.core.sessions import AuthSession
+from kiban.identity.oidc.authorization import code_sha256
 from kiban.identity.oidc.client_auth import ASSERTION_TYPE, CLOCK_SKEW, ClientAuthenticator
+from kiban.identity.oidc.clients import ClientService, secret_sha256
 from kiban.identity.oidc.errors import OAuthError
 from kiban.identity.oidc.keys import SigningKeys
-from kiban.identity.oidc.models import OidcAuthorizationCode
+from kiban.identity.oidc.models import OidcAuthorizationCode, OidcClient
 from kiban.identity.oidc.repository import OidcRepository
 from kiban.identity.oidc.token_endpoint import TokenEndpointLimits
 from kiban.residents.models import Resident
@@ -400,6 +403,96 @@ def test_a_wrong_client_secret_is_refused(
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
     assert response.headers["www-authenticate"].startswith("Basic")
+
+
+def test_a_code_exchange_by_a_client_with_a_secret_is_one_statement_on_postgresql(
+    new_rp: NewRelyingParty, resident_browser: TestClient, db_session: Session
+) -> None:
+    """Spending the code, checking the secret and writing the grant, tokens and audit event
+    happen in one statement: with no transaction around it, one round trip to the database."""
+    rp = new_rp()
+    tokens(rp, resident_browser)  # the first exchange reads the client's secret hash once
+    attempt, code = signed_in_code(rp, resident_browser)
+    engine = db_session.get_bind().engine
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", record := _recorder(statements))
+    try:
+        response = rp.token_request(code, attempt.verifier)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 200
+    assert rp.userinfo(response.json()["access_token"]).status_code == 200
+    if engine.dialect.name == "postgresql":
+        assert len(statements) == 1, statements
+    grant_events = db_session.scalars(
+        select(AuditEvent.details).where(
+            AuditEvent.action == "oidc.token", AuditEvent.outcome == "success"
+        )
+    ).all()
+    assert len(grant_events) == 2
+    assert all(set(details or {}) == {"client_id", "grant_id", "scope"} for details in grant_events)
+
+
+def _recorder(statements: list[str]) -> Callable[..., None]:
+    def record(_connection: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    return record
+
+
+def test_a_client_disabled_after_its_secret_was_read_is_refused_at_once(
+    new_rp: NewRelyingParty, resident_browser: TestClient, db_session: Session
+) -> None:
+    rp = new_rp()
+    tokens(rp, resident_browser)  # the endpoint now knows the client's secret hash
+    attempt, code = signed_in_code(rp, resident_browser)
+    ClientService(db_session).disable(rp.client_id)
+    refused = rp.token_request(code, attempt.verifier)
+    assert refused.status_code == 401
+    assert refused.json()["error"] == "invalid_client"
+    unspent = db_session.get(OidcAuthorizationCode, code_sha256(code))
+    assert unspent is not None
+    assert unspent.used_at is None
+
+
+def test_a_secret_changed_after_it_was_read_holds_at_once(
+    new_rp: NewRelyingParty, resident_browser: TestClient, db_session: Session
+) -> None:
+    rp = new_rp()
+    tokens(rp, resident_browser)
+    db_session.execute(
+        update(OidcClient)
+        .where(OidcClient.client_id == rp.client_id)
+        .values(secret_sha256=secret_sha256("the-new-secret"))
+    )
+    attempt, code = signed_in_code(rp, resident_browser)
+    assert rp.token_request(code, attempt.verifier).status_code == 401
+    rp.secret = "the-new-secret"
+    assert rp.token_request(code, attempt.verifier).status_code == 200
+
+
+def test_a_token_parameter_sent_twice_is_refused_before_the_code_is_spent(
+    new_rp: NewRelyingParty, resident_browser: TestClient
+) -> None:
+    rp = new_rp()
+    attempt, code = signed_in_code(rp, resident_browser)
+    valid = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": rp.redirect_uri,
+        "code_verifier": attempt.verifier,
+    }
+    twice = urlencode([*valid.items(), ("code", "another")])
+    refused = rp.http.post("/oidc/token", **rp._authenticated(twice))
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "error": "invalid_request",
+        "error_description": "code must be sent once",
+    }
+    # A parameter sent empty counts as not sent (RFC 6749 §3.1).
+    empty = rp.http.post("/oidc/token", **rp._authenticated(urlencode({**valid, "code": ""})))
+    assert empty.json()["error"] == "invalid_request"
+    assert rp.token_request(code, attempt.verifier).status_code == 200
 
 
 def test_the_consent_screen_shows_who_what_and_why(

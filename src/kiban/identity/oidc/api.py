@@ -7,16 +7,16 @@ error to answer with, so that not even a refusal is turned into problem details.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Header, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 
 from kiban.core.access import PublicAccess, declare_access
 from kiban.core.config import Settings
-from kiban.core.dependencies import DbSession, unit_of_work
+from kiban.core.dependencies import DbSession, single_statements, unit_of_work
 from kiban.core.throttle import client_ip
 from kiban.identity.oidc.clients import CLIENT_ASSERTION_ALGORITHMS
 from kiban.identity.oidc.endpoints import (
@@ -30,10 +30,14 @@ from kiban.identity.oidc.errors import NO_STORE, OAuthError
 from kiban.identity.oidc.keys import ALGORITHM, SigningKeys
 from kiban.identity.oidc.scopes import CLAIM_SCOPES, SUPPORTED_SCOPES
 from kiban.identity.oidc.token_endpoint import (
+    CLIENT_PARAMETERS,
+    GRANT_PARAMETERS,
     ClientCredentials,
     GrantRequest,
     TokenEndpoint,
     TokenEndpointLimits,
+    grant_request,
+    token_form,
 )
 from kiban.identity.oidc.tokens import TokenService
 
@@ -45,26 +49,32 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def _token_endpoint(request: Request, db: Session) -> TokenEndpoint:
+def _token_endpoint(request: Request) -> TokenEndpoint:
     limits = getattr(request.app.state, "oidc_token_limits", None)
     return TokenEndpoint(
-        db, _settings(request), limits if isinstance(limits, TokenEndpointLimits) else None
+        _settings(request),
+        unit_of_work=partial(unit_of_work, request),
+        single_statements=partial(single_statements, request),
+        limits=limits if isinstance(limits, TokenEndpointLimits) else None,
     )
 
 
 @declare_access
-async def oauth_client_access(
-    authorization: Annotated[str | None, Header()] = None,
-    client_id: Annotated[str | None, Form()] = None,
-    client_assertion_type: Annotated[str | None, Form()] = None,
-    client_assertion: Annotated[str | None, Form()] = None,
-) -> ClientCredentials:
+async def oauth_client_access(request: Request) -> ClientCredentials:
     """A relying party authenticated with client_secret_basic or private_key_jwt.
 
     The credentials are checked by the route, in its unit of work: a refusal is answered in
     OAuth's format and what led to it (the failure's count) is committed with it.
     """
-    return ClientCredentials(authorization, client_id, client_assertion_type, client_assertion)
+    # Read from the form Starlette parses once per request, not as FastAPI Form parameters:
+    # validating those cost more than a token exchange's own work.  The route refuses a
+    # parameter that is repeated or not text before these are used.
+    form = await request.form()
+    values = [form.get(name) for name in CLIENT_PARAMETERS]
+    return ClientCredentials(
+        request.headers.get("authorization"),
+        *(value if isinstance(value, str) and value else None for value in values),
+    )
 
 
 @declare_access
@@ -121,19 +131,31 @@ def jwks(request: Request, db: DbSession) -> JSONResponse:
     return JSONResponse(keys, headers={"Cache-Control": "public, max-age=300"})
 
 
-@router.post(TOKEN_PATH)
-async def token(
-    request: Request,
-    credentials: TokenClient,
-    grant_type: Annotated[str | None, Form()] = None,
-    code: Annotated[str | None, Form()] = None,
-    redirect_uri: Annotated[str | None, Form()] = None,
-    code_verifier: Annotated[str | None, Form()] = None,
-    refresh_token: Annotated[str | None, Form()] = None,
-    scope: Annotated[str | None, Form()] = None,
-) -> JSONResponse:
+_TOKEN_REQUEST_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        name: {"type": "string"} for name in (*GRANT_PARAMETERS, *CLIENT_PARAMETERS)
+                    },
+                    "required": ["grant_type"],
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(TOKEN_PATH, openapi_extra=_TOKEN_REQUEST_BODY)
+async def token(request: Request, credentials: TokenClient) -> JSONResponse:
     """Exchange an authorization code, or a refresh token, for tokens (RFC 6749 §4.1.3, §6)."""
-    grant = GrantRequest(grant_type, code, redirect_uri, code_verifier, refresh_token, scope)
+    try:
+        grant = grant_request(token_form((await request.form()).multi_items()))
+    except OAuthError as error:
+        return error.response()
     # All of the database work in one worker thread, rather than a thread each for the
     # session, the client's authentication and the grant: at the busiest endpoint, the
     # hand-overs between the event loop and the threads cost more than the exchange itself.
@@ -143,14 +165,10 @@ async def token(
 def _answer_token_request(
     request: Request, credentials: ClientCredentials, grant: GrantRequest
 ) -> JSONResponse:
-    with unit_of_work(request) as db:
-        endpoint = _token_endpoint(request, db)
-        try:
-            client = endpoint.authenticate(client_ip(request), credentials)
-            issued = endpoint.grant(client, grant)
-        except OAuthError as error:
-            # Answered, not raised: what the refusal revoked and audited is committed.
-            return error.response()
+    try:
+        issued = _token_endpoint(request).answer(client_ip(request), credentials, grant)
+    except OAuthError as error:
+        return error.response()
     return JSONResponse(issued.as_json(), headers=NO_STORE)
 
 

@@ -9,24 +9,29 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import json
 import threading
 import time
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from urllib.parse import unquote_plus
+from weakref import WeakKeyDictionary
 
 import httpx2
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import extract_compact
+from sqlalchemy.pool import Pool
 
 from kiban.identity.oidc.clients import (
     CLIENT_ASSERTION_ALGORITHMS,
     ClientRegistrationError,
     parse_client_jwks,
     secret_matches,
+    secret_sha256,
 )
 from kiban.identity.oidc.errors import invalid_client
 from kiban.identity.oidc.models import OidcClient
@@ -72,6 +77,70 @@ def _client_keys(client: OidcClient, *, refresh: bool = False) -> KeySet:
     raise invalid_client("the client has no registered keys")
 
 
+def basic_credentials(credentials: str, form_client_id: str | None = None) -> tuple[str, str]:
+    """The client id and secret of HTTP Basic credentials (after ``Basic ``); else
+    ``invalid_client``."""
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise invalid_client("malformed HTTP Basic credentials", basic=True) from None
+    raw_id, colon, raw_secret = decoded.partition(":")
+    # RFC 6749 §2.3.1: both parts are form-urlencoded before being joined.
+    client_id, secret = unquote_plus(raw_id), unquote_plus(raw_secret)
+    if not colon or not client_id:
+        raise invalid_client("malformed HTTP Basic credentials", basic=True)
+    if form_client_id is not None and form_client_id != client_id:
+        raise invalid_client("client_id does not match the credentials", basic=True)
+    return client_id, secret
+
+
+_KNOWN_SECRET_SECONDS = 60.0
+_KNOWN_SECRETS_KEPT = 10_000  # per database; the least recently read go first
+
+
+class KnownClientSecrets:
+    """Each ``client_secret_basic`` client's secret hash as this process last read it.
+
+    The token endpoint's one-statement exchange counts a caller against a client's rate limit
+    only once the caller has shown that client's secret, as authenticating first would; this
+    tells it so without reading the client each time.  It is never trusted alone: the
+    statement itself checks the secret, and that the client is enabled, where it spends the
+    code.  A secret read more than a minute ago is read again.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_database: WeakKeyDictionary[Pool, OrderedDict[str, tuple[float, str | None]]]
+        self._by_database = WeakKeyDictionary()
+
+    def shown(self, repository: OidcRepository, client_id: str, secret: str) -> bool:
+        """Whether ``secret`` is the enabled client's secret, as last read."""
+        database = repository.session.get_bind().engine.pool
+        now = time.monotonic()
+        with self._lock:
+            known = self._by_database.setdefault(database, OrderedDict()).get(client_id)
+        if known is None or known[0] < now:
+            client = repository.client(client_id)
+            known = (
+                now + _KNOWN_SECRET_SECONDS,
+                client.secret_sha256
+                if client is not None
+                and client.disabled_at is None
+                and client.auth_method == "client_secret_basic"
+                else None,
+            )
+            with self._lock:
+                kept = self._by_database.setdefault(database, OrderedDict())
+                kept[client_id] = known
+                kept.move_to_end(client_id)
+                if len(kept) > _KNOWN_SECRETS_KEPT:
+                    kept.popitem(last=False)
+        return known[1] is not None and hmac.compare_digest(known[1], secret_sha256(secret))
+
+
+known_client_secrets = KnownClientSecrets()
+
+
 class ClientAuthenticator:
     def __init__(self, repository: OidcRepository, *, issuer: str, token_endpoint: str) -> None:
         self.repository = repository
@@ -109,17 +178,7 @@ class ClientAuthenticator:
         return client
 
     def _basic(self, credentials: str, form_client_id: str | None) -> OidcClient:
-        try:
-            decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            raise invalid_client("malformed HTTP Basic credentials", basic=True) from None
-        raw_id, colon, raw_secret = decoded.partition(":")
-        # RFC 6749 §2.3.1: both parts are form-urlencoded before being joined.
-        client_id, secret = unquote_plus(raw_id), unquote_plus(raw_secret)
-        if not colon or not client_id:
-            raise invalid_client("malformed HTTP Basic credentials", basic=True)
-        if form_client_id is not None and form_client_id != client_id:
-            raise invalid_client("client_id does not match the credentials", basic=True)
+        client_id, secret = basic_credentials(credentials, form_client_id)
         client = self._enabled(client_id, "client_secret_basic", basic=True)
         if not secret_matches(client, secret):
             raise invalid_client("wrong client secret", basic=True)

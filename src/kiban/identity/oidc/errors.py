@@ -12,7 +12,12 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 class OAuthError(Exception):
-    """An error a relying party receives as ``{"error": …, "error_description": …}``."""
+    """An error a relying party receives as ``{"error": …, "error_description": …}``.
+
+    What the refusal revoked, audited and counted is committed with it (``keep_changes``).
+    """
+
+    keep_changes = True
 
     def __init__(
         self,

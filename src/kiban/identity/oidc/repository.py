@@ -8,16 +8,34 @@ statement nor the ORM's unit of work is repeated per request.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import CursorResult, Delete, bindparam, delete, exists, select, update
+from sqlalchemy import (
+    ClauseElement,
+    CursorResult,
+    DateTime,
+    Delete,
+    Dialect,
+    String,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from kiban.core.audit import AuditEvent
-from kiban.core.database import insert_together
+from kiban.core.audit import AuditEvent, AuditOutcome
+from kiban.core.database import RenderedStatement, insert_together
 from kiban.identity.oidc.keys import active_kid
 from kiban.identity.oidc.models import (
     OidcAuthorizationCode,
@@ -46,6 +64,19 @@ class SpentCode:
     signing_kid: str | None
 
 
+_SPENT_COLUMNS = (
+    OidcAuthorizationCode.subject,
+    OidcAuthorizationCode.sub,
+    OidcAuthorizationCode.redirect_uri,
+    OidcAuthorizationCode.scope,
+    OidcAuthorizationCode.nonce,
+    OidcAuthorizationCode.code_challenge,
+    OidcAuthorizationCode.acr,
+    OidcAuthorizationCode.amr,
+    OidcAuthorizationCode.auth_time,
+    OidcAuthorizationCode.expires_at,
+)
+
 # One round trip: the update's own result carries the code, and the signing key that is
 # current as it runs, so an exchange never signs with a stale key and needs no second query.
 _SPEND_CODE = (
@@ -56,20 +87,123 @@ _SPEND_CODE = (
         OidcAuthorizationCode.used_at.is_(None),
     )
     .values(used_at=bindparam("now"))
-    .returning(
-        OidcAuthorizationCode.subject,
-        OidcAuthorizationCode.sub,
-        OidcAuthorizationCode.redirect_uri,
-        OidcAuthorizationCode.scope,
-        OidcAuthorizationCode.nonce,
-        OidcAuthorizationCode.code_challenge,
-        OidcAuthorizationCode.acr,
-        OidcAuthorizationCode.amr,
-        OidcAuthorizationCode.auth_time,
-        OidcAuthorizationCode.expires_at,
-        active_kid(),
-    )
+    .returning(*_SPENT_COLUMNS, active_kid())
 )
+
+
+@dataclass(frozen=True, slots=True)
+class CodeExchange:
+    """What one exchange of a code for tokens writes, and what the code must match."""
+
+    code_sha256: str
+    client_id: str
+    secret_sha256: str  # of the secret the client presented (client_secret_basic)
+    redirect_uri: str
+    code_challenge: str  # S256 of the verifier the client presented
+    grant_id: str
+    access_token_sha256: str
+    access_expires_at: datetime
+    refresh_token_sha256: str
+    refresh_expires_at: datetime
+    request_id: str | None
+    now: datetime
+
+
+def _exchange_at_once() -> ClauseElement:
+    """Authenticate the client, spend its code and, when the code matches, write the grant,
+    its access and refresh tokens and the audit event: one statement (PostgreSQL).
+
+    The client's secret and state are read where the code is spent, so a disabled client or
+    a changed secret holds from that moment.  A code that was found is spent whether or not it
+    matches, as :meth:`OidcRepository.spend_code` does; nothing is written for one that does
+    not.  No row: the client, its secret or the code did not hold, and the caller learns which
+    the usual way.
+    """
+    code, client = OidcAuthorizationCode, OidcClient
+    now = bindparam("now", type_=DateTime(timezone=True))
+    client_id = bindparam("client_id", type_=String)
+    grant_id = bindparam("grant_id", type_=String)
+    spent = (
+        update(code)
+        .where(
+            code.code_sha256 == bindparam("code_sha256"),
+            code.client_id == client_id,
+            code.used_at.is_(None),
+            client.client_id == code.client_id,
+            client.disabled_at.is_(None),
+            client.auth_method == "client_secret_basic",
+            client.secret_sha256 == bindparam("secret_sha256"),
+        )
+        .values(used_at=now)
+        .returning(
+            *_SPENT_COLUMNS,
+            and_(
+                code.expires_at > now,
+                code.redirect_uri == bindparam("redirect_uri"),
+                code.code_challenge == bindparam("code_challenge"),
+            ).label("fit"),
+        )
+        .cte("spent")
+    )
+    fits = spent.c.fit.is_(True)
+    grant_columns = ("grant_id", "client_id", "subject", "sub", "scope", "acr", "amr")
+    granted = (
+        insert(OidcGrant)
+        .from_select(
+            [*grant_columns, "auth_time", "code_sha256", "created_at"],
+            select(
+                grant_id,
+                client_id,
+                spent.c.subject,
+                spent.c.sub,
+                spent.c.scope,
+                spent.c.acr,
+                spent.c.amr,
+                spent.c.auth_time,
+                bindparam("code_sha256"),
+                now,
+            ).where(fits),
+        )
+        .returning(OidcGrant.grant_id)
+        .cte("granted")
+    )
+    tokens = insert(OidcToken).from_select(
+        ["token_sha256", "grant_id", "kind", "created_at", "expires_at"],
+        union_all(
+            *(
+                select(
+                    bindparam(f"{kind}_token_sha256", type_=String),
+                    granted.c.grant_id,
+                    literal(kind),
+                    now,
+                    bindparam(f"{kind}_expires_at", type_=DateTime(timezone=True)),
+                )
+                for kind in ("access", "refresh")
+            )
+        ),
+    )
+    audited = insert(AuditEvent).from_select(
+        ["occurred_at", "action", "outcome", "actor", "subject", "request_id", "details"],
+        select(
+            now,
+            literal("oidc.token"),
+            literal(AuditOutcome.SUCCESS.value),
+            client_id,
+            spent.c.subject,
+            bindparam("request_id", type_=String),
+            func.json_build_object(
+                "client_id", client_id, "grant_id", grant_id, "scope", spent.c.scope
+            ),
+        ).where(fits),
+    )
+    return select(*(spent.c[column.key] for column in _SPENT_COLUMNS), active_kid()).add_cte(
+        granted, tokens.cte("issued"), audited.cte("audited")
+    )
+
+
+@cache
+def _exchange_statement(dialect: Dialect) -> RenderedStatement:
+    return RenderedStatement.of(_exchange_at_once(), dialect)
 
 
 class OidcRepository:
@@ -138,6 +272,16 @@ class OidcRepository:
             .values(revoked_at=now)
             .execution_options(synchronize_session=False)
         )
+
+    def exchange_at_once(self, exchange: CodeExchange) -> SpentCode | None:
+        """Run :func:`_exchange_at_once` (PostgreSQL only): the code it spent, which the caller
+        checks as it checks one from :meth:`spend_code`; None if the client, its secret or the
+        code did not hold, and nothing was changed."""
+        connection = self.session.connection()
+        # Not dataclasses.asdict, which deep-copies every value.
+        parameters = {field.name: getattr(exchange, field.name) for field in fields(exchange)}
+        row = _exchange_statement(connection.dialect).execute(connection, parameters).first()
+        return None if row is None else SpentCode(*tuple(row))
 
     # Grants and tokens ------------------------------------------------------------------
 
