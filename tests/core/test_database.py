@@ -15,7 +15,9 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
     select,
+    update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -88,3 +90,24 @@ def test_one_bad_row_writes_nothing(session: Session) -> None:
         )
     session.rollback()
     assert session.scalar(select(PARENTS.c.id)) is None
+
+
+# Marks a parent as adopted once: a second adoption changes nothing.
+ADOPT = (
+    update(PARENTS)
+    .where(PARENTS.c.id == bindparam("parent"), PARENTS.c.made_at == bindparam("unadopted"))
+    .values(made_at=bindparam("adopted"))
+)
+
+
+def test_rows_after_an_update_are_written_only_if_it_changed_its_row(session: Session) -> None:
+    insert_together(session, (PARENTS, [{"id": "d", "made_at": NOW}]))
+    adoption = {"parent": "d", "unadopted": NOW, "adopted": NOW.replace(hour=10)}
+    child = {"id": 40, "parent_id": "d", "details": {"adopted": True}}
+    assert insert_together(session, (CHILDREN, [child]), after=(ADOPT, adoption))
+    # The same update again finds no row to change: the second child is not written.
+    again = {**child, "id": 41}
+    assert not insert_together(session, (CHILDREN, [again]), after=(ADOPT, adoption))
+    session.commit()
+    assert session.scalars(select(CHILDREN.c.id)).all() == [40]
+    assert session.scalar(select(CHILDREN.c.details)) == {"adopted": True}

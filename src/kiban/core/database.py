@@ -17,15 +17,17 @@ from sqlalchemy import (
     Dialect,
     Engine,
     MetaData,
-    Select,
     Table,
+    Update,
     bindparam,
     create_engine,
     event,
+    func,
     insert,
     literal_column,
     select,
     text,
+    union_all,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
@@ -138,23 +140,40 @@ class RenderedStatement:
 
 @cache
 def _insert_together_statement(
-    dialect: Dialect, shape: tuple[tuple[Table, int, tuple[str, ...]], ...]
+    dialect: Dialect,
+    shape: tuple[tuple[Table, int, tuple[str, ...]], ...],
+    guard: Update | None,
 ) -> RenderedStatement:
-    inserts = [
+    def row(index: int, number: int, table: Table, columns: tuple[str, ...]) -> dict[str, Any]:
+        return {
+            column: bindparam(f"r{index}_{number}_{column}", type_=table.c[column].type)
+            for column in columns
+        }
+
+    if guard is None:
+        inserts = [
+            insert(table)
+            .values([row(index, number, table, columns) for number in range(count)])
+            .cte(f"inserted_{index}")
+            for index, (table, count, columns) in enumerate(shape)
+        ]
+        return RenderedStatement.of(select(literal_column("1")).add_cte(*inserts), dialect)
+    changed = guard.returning(literal_column("1")).cte("changed")
+    guarded = [
         insert(table)
-        .values(
-            [
-                {
-                    column: bindparam(f"r{index}_{row}_{column}", type_=table.c[column].type)
-                    for column in columns
-                }
-                for row in range(count)
-            ]
+        .from_select(
+            list(columns),
+            union_all(
+                *(
+                    select(*row(index, number, table, columns).values()).select_from(changed)
+                    for number in range(count)
+                )
+            ),
         )
         .cte(f"inserted_{index}")
         for index, (table, count, columns) in enumerate(shape)
     ]
-    statement: Select[Any] = select(literal_column("1")).add_cte(*inserts)
+    statement = select(func.count()).select_from(changed).add_cte(*guarded)
     return RenderedStatement.of(statement, dialect)
 
 
@@ -162,7 +181,11 @@ def _table_of(target: type[Base] | Table) -> Table:
     return target if isinstance(target, Table) else cast(Table, target.__table__)
 
 
-def insert_together(session: Session, *batches: RowsFor) -> None:
+def insert_together(
+    session: Session,
+    *batches: RowsFor,
+    after: tuple[Update, Mapping[str, Any]] | None = None,
+) -> bool:
     """Insert rows into several tables in ``session``'s transaction.
 
     On PostgreSQL in one statement (one data-modifying CTE per table, built once per shape
@@ -170,13 +193,22 @@ def insert_together(session: Session, *batches: RowsFor) -> None:
     a sign-in, would otherwise pay per table; elsewhere one insert per table, in order.  A
     later table may refer to an earlier one's rows: the foreign keys are checked at the
     statement's end.
+
+    ``after``, a conditional update of one row and its parameters, runs first, in the same
+    statement: the rows are inserted only if it changed its row.  Returns whether it did
+    (True without one).
     """
     connection = session.connection()
     tables = [(_table_of(target), rows) for target, rows in batches if rows]
+    guard, guard_parameters = after if after else (None, {})
     if connection.dialect.name != "postgresql":
+        if guard is not None:
+            result = connection.execute(guard, dict(guard_parameters))
+            if result.rowcount != 1:
+                return False
         for table, rows in tables:
             connection.execute(insert(table), list(rows))
-        return
+        return True
     shape = tuple((table, len(rows), tuple(rows[0])) for table, rows in tables)
     parameters = {
         f"r{index}_{row}_{column}": value
@@ -184,7 +216,9 @@ def insert_together(session: Session, *batches: RowsFor) -> None:
         for row, values in enumerate(rows)
         for column, value in values.items()
     }
-    _insert_together_statement(connection.dialect, shape).execute(connection, parameters)
+    rendered = _insert_together_statement(connection.dialect, shape, guard)
+    result = rendered.execute(connection, {**guard_parameters, **parameters})
+    return guard is None or result.scalar_one() == 1
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -197,6 +231,9 @@ def autocommit_session_factory(engine: Engine) -> sessionmaker[Session]:
     A transaction around one statement costs two more round trips (BEGIN and COMMIT); at the
     token endpoint those were half of the database's share of an exchange.
     """
+    if engine.dialect.name == "sqlite":
+        # An embedded database's transaction costs no round trip: it stays one.
+        return session_factory(engine)
     return sessionmaker(
         bind=engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
@@ -98,6 +99,63 @@ def _timeouts(kind: SubjectKind, settings: Settings) -> tuple[timedelta, timedel
     )
 
 
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    """A session about to be written: its row, and the token its cookie carries."""
+
+    token: str
+    row: dict[str, Any]
+    lifetime: timedelta
+
+    def auth_session(self) -> AuthSession:
+        """The session as written, not tracked by any unit of work."""
+        return AuthSession(**self.row)
+
+
+def new_session(
+    *,
+    kind: SubjectKind,
+    subject_id: str,
+    acr: str,
+    amr: Sequence[str],
+    settings: Settings,
+    tenant_code: str | None = None,
+    roles: Sequence[str] = (),
+    now: datetime | None = None,
+) -> NewSession:
+    now = now or datetime.now(UTC)
+    idle, absolute = _timeouts(kind, settings)
+    token = secrets.token_urlsafe(32)
+    row = {
+        "id": _token_sha256(token),
+        "subject_kind": kind.value,
+        "subject_id": subject_id,
+        "tenant_code": tenant_code,
+        "roles": " ".join(sorted(roles)),
+        "acr": acr,
+        "amr": " ".join(amr),
+        "auth_time": now,
+        "created_at": now,
+        "last_seen_at": now,
+        "idle_expires_at": min(now + idle, now + absolute),
+        "expires_at": now + absolute,
+        "ended_at": None,
+    }
+    return NewSession(token, row, absolute)
+
+
+def set_session_cookie(response: Response, session: NewSession, settings: Settings) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        session.token,
+        max_age=int(session.lifetime.total_seconds()),
+        path="/",
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite="lax",
+    )
+
+
 def start_session(
     db: Session,
     response: Response,
@@ -118,35 +176,21 @@ def start_session(
     session in one statement.  The session returned is not tracked by ``db``: it is written
     with a plain insert, which costs a sign-in less than the unit of work's flush.
     """
-    now = now or datetime.now(UTC)
-    idle, absolute = _timeouts(kind, settings)
-    token = secrets.token_urlsafe(32)
-    values = {
-        "id": _token_sha256(token),
-        "subject_kind": kind.value,
-        "subject_id": subject_id,
-        "tenant_code": tenant_code,
-        "roles": " ".join(sorted(roles)),
-        "acr": acr,
-        "amr": " ".join(amr),
-        "auth_time": now,
-        "created_at": now,
-        "last_seen_at": now,
-        "idle_expires_at": min(now + idle, now + absolute),
-        "expires_at": now + absolute,
-        "ended_at": None,
-    }
-    insert_together(db, (AuthSession, [values]), (AuditEvent, [audit_event] if audit_event else []))
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=int(absolute.total_seconds()),
-        path="/",
-        secure=settings.secure_cookies,
-        httponly=True,
-        samesite="lax",
+    started = new_session(
+        kind=kind,
+        subject_id=subject_id,
+        acr=acr,
+        amr=amr,
+        settings=settings,
+        tenant_code=tenant_code,
+        roles=roles,
+        now=now,
     )
-    return AuthSession(**values)
+    insert_together(
+        db, (AuthSession, [started.row]), (AuditEvent, [audit_event] if audit_event else [])
+    )
+    set_session_cookie(response, started, settings)
+    return started.auth_session()
 
 
 def end_session(

@@ -11,7 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from identity.card.conftest import Holder
@@ -108,6 +108,38 @@ def test_sign_in_page_approve_then_session(
     client.cookies.set(BROWSER_COOKIE, browser_secret, path="/signin/card")
     again = client.get(f"/signin/card/{code}", follow_redirects=False)
     assert again.status_code == 409
+
+
+def test_each_step_of_a_sign_in_is_few_statements(
+    client: TestClient, db_session: Session, holder: Holder
+) -> None:
+    """The busiest path, kept lean: on PostgreSQL each change and what records it (audit
+    event, session) is one statement, which needs no transaction around it."""
+    engine = db_session.get_bind().engine
+    counted: list[str] = []
+
+    def count(_connection: object, _cursor: object, statement: str, *_: object) -> None:
+        counted.append(statement)
+
+    def statements(step: Callable[[], object]) -> int:
+        counted.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            step()
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return len(counted)
+
+    code = start(client)  # the first request of the test warms the caches
+    assert statements(lambda: start(client)) == 1
+    code = start(client)
+    # Elsewhere the change and its records are a statement each, in one transaction.
+    together = engine.dialect.name == "postgresql"
+    # The device's fetch 1; the approval: the request, the certificate, the change.
+    assert statements(lambda: approve(client, holder, code)) == (4 if together else 5)
+    # The request, then the change with the session and its audit event.
+    assert statements(lambda: client.get(f"/signin/card/{code}")) == (2 if together else 4)
+    assert client.cookies.get(SESSION_COOKIE)
 
 
 def test_seeing_the_code_is_not_enough_to_take_the_session(

@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
+from sqlalchemy.orm import Session
 
 from kiban.core.access import PublicAccess
-from kiban.core.dependencies import DbSession
+from kiban.core.dependencies import SingleStatementSession
 from kiban.core.errors import ProblemError
 from kiban.core.throttle import client_ip
 from kiban.identity.card.protocol import (
@@ -46,12 +47,14 @@ def _code(typed: str) -> str:
     return code
 
 
-def _service(request: Request, session: DbSession) -> CardSignInService:
+def _service(request: Request, session: Session) -> CardSignInService:
     return CardSignInService(session, request.app.state.settings)
 
 
 @router.get("/signin-requests/{code}", response_model=SignInRequestOut)
-def get_signin_request(code: CodePath, request: Request, session: DbSession) -> SignInRequestOut:
+def get_signin_request(
+    code: CodePath, request: Request, session: SingleStatementSession
+) -> SignInRequestOut:
     """A pending sign-in request: what to show the holder and what to sign."""
     service = _service(request, session)
     signin = service.describe(_code(code), client_ip=client_ip(request))
@@ -67,7 +70,7 @@ def get_signin_request(code: CodePath, request: Request, session: DbSession) -> 
 
 @router.post("/signin-requests/{code}/approval", response_model=ApprovalOut)
 def approve_signin_request(
-    code: CodePath, body: ApprovalIn, request: Request, session: DbSession
+    code: CodePath, body: ApprovalIn, request: Request, session: SingleStatementSession
 ) -> ApprovalOut:
     """Approve with the authentication certificate and a signature of the message."""
     try:

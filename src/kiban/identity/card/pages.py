@@ -20,7 +20,7 @@ from starlette.responses import Response
 from kiban.core.access import PublicAccess
 from kiban.core.config import Settings
 from kiban.core.csrf import CsrfProtected
-from kiban.core.dependencies import DbSession
+from kiban.core.dependencies import DbSession, SingleStatementSession
 from kiban.core.errors import NotFound, ProblemError
 from kiban.core.throttle import client_ip
 from kiban.identity.card.demo import DEMO_PIN, approve_with_wallet_card, wallet_cards
@@ -70,7 +70,7 @@ def signin_chooser(
 @router.post("/signin/card", dependencies=[CsrfProtected])
 def start_card_signin(
     request: Request,
-    session: DbSession,
+    session: SingleStatementSession,
     next_path: Annotated[str | None, Form(alias="next", max_length=4096)] = None,
 ) -> Response:
     """Create a sign-in request bound to this browser, and show its code."""
@@ -119,7 +119,9 @@ def _own_signin(request: Request, session: Session, code: str) -> SignIn:
 
 
 @router.get("/signin/card/{code}/status", response_class=JSONResponse)
-def card_signin_progress(code: str, request: Request, session: DbSession) -> JSONResponse:
+def card_signin_progress(
+    code: str, request: Request, session: SingleStatementSession
+) -> JSONResponse:
     """Whether the card has answered yet, for the waiting page's script."""
     signin = _own_signin(request, session, code)
     waiting = signin.status == SignInStatus.PENDING and not _service(request, session).is_expired(
@@ -129,7 +131,7 @@ def card_signin_progress(code: str, request: Request, session: DbSession) -> JSO
 
 
 @router.get("/signin/card/{code}")
-def card_signin_status(code: str, request: Request, session: DbSession) -> Response:
+def card_signin_status(code: str, request: Request, session: SingleStatementSession) -> Response:
     """Wait for the approval; once approved, start the session and go on to ``next``."""
     service = _service(request, session)
     signin = _own_signin(request, session, code)

@@ -6,11 +6,11 @@ plain values, not ORM objects to track.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import (
     CursorResult,
@@ -25,6 +25,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from kiban.core.audit import AuditEvent
+from kiban.core.database import insert_together
+from kiban.core.sessions import AuthSession
 from kiban.core.throttle import ThrottleBucket
 from kiban.identity.card.models import CardSignInRequest, SignInStatus
 from kiban.registry.localgov.models import LocalGovernment
@@ -89,7 +92,13 @@ _APPROVE = (
         _TABLE.c.status == SignInStatus.PENDING.value,
         _TABLE.c.expires_at > bindparam("now"),
     )
-    .values(status=SignInStatus.APPROVED.value)
+    .values(
+        status=SignInStatus.APPROVED.value,
+        tenant_code=bindparam("tenant_code"),
+        addressee_number=bindparam("addressee_number"),
+        certificate_serial=bindparam("certificate_serial"),
+        approved_at=bindparam("now"),
+    )
 )
 _COMPLETE = (
     update(_TABLE)
@@ -98,7 +107,7 @@ _COMPLETE = (
         _TABLE.c.status == SignInStatus.APPROVED.value,
         _TABLE.c.expires_at > bindparam("deadline_after"),
     )
-    .values(status=SignInStatus.COMPLETED.value)
+    .values(status=SignInStatus.COMPLETED.value, completed_at=bindparam("now"))
 )
 
 
@@ -152,22 +161,39 @@ class SignInRequestRepository:
         tenant_code: str,
         addressee_number: str,
         certificate_serial: str,
+        audit_event: Mapping[str, Any],
     ) -> bool:
-        """Pending and unexpired → approved, atomically; False if another approval won."""
+        """Pending and unexpired → approved, with ``audit_event``, in one statement; False,
+        and nothing written, if another approval won."""
         parameters = {
             "match_code": code,
             "now": now,
             "tenant_code": tenant_code,
             "addressee_number": addressee_number,
             "certificate_serial": certificate_serial,
-            "approved_at": now,
         }
-        return _changed(self.session.execute(_APPROVE, parameters))
+        return insert_together(
+            self.session, (AuditEvent, [audit_event]), after=(_APPROVE, parameters)
+        )
 
-    def complete(self, code: str, *, now: datetime, deadline_after: datetime) -> bool:
-        """Approved → completed, once; False if it was completed already or too late."""
-        parameters = {"match_code": code, "deadline_after": deadline_after, "completed_at": now}
-        return _changed(self.session.execute(_COMPLETE, parameters))
+    def complete(
+        self,
+        code: str,
+        *,
+        now: datetime,
+        deadline_after: datetime,
+        session_row: Mapping[str, Any],
+        audit_event: Mapping[str, Any],
+    ) -> bool:
+        """Approved → completed, once, with the resident's session and ``audit_event``, in
+        one statement; False, and nothing written, if it was completed already or too late."""
+        parameters = {"match_code": code, "now": now, "deadline_after": deadline_after}
+        return insert_together(
+            self.session,
+            (AuthSession, [session_row]),
+            (AuditEvent, [audit_event]),
+            after=(_COMPLETE, parameters),
+        )
 
     def purge_expired(self, before: datetime) -> int:
         """Delete requests that expired before ``before``; how many."""
@@ -175,10 +201,6 @@ class SignInRequestRepository:
             delete(CardSignInRequest).where(CardSignInRequest.expires_at < before)
         )
         return result.rowcount if isinstance(result, CursorResult) else 0
-
-
-def _changed(result: object) -> bool:
-    return isinstance(result, CursorResult) and result.rowcount == 1
 
 
 class DemoResidentRepository:

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from kiban.core.audit import AuditOutcome, audit_row, record_audit
 from kiban.core.config import Settings
 from kiban.core.errors import ProblemError
-from kiban.core.sessions import AuthSession, SubjectKind, start_session
+from kiban.core.sessions import AuthSession, SubjectKind, new_session, set_session_cookie
 from kiban.core.throttle import Locked, ensure_not_locked, record_failure, throttle
 from kiban.identity.ca.models import CertificateKind
 from kiban.identity.ca.service import (
@@ -167,11 +167,7 @@ class CardSignInService:
         now = self.now()
         if request.tenant_code is None or request.addressee_number is None:
             raise _used()
-        if not self.requests.complete(request.code, now=now, deadline_after=now - COMPLETION_GRACE):
-            raise _used()
-        return start_session(
-            self.session,
-            response,
+        started = new_session(
             kind=SubjectKind.RESIDENT,
             subject_id=f"{request.tenant_code}:{request.addressee_number}",
             acr=CARD_ACR,
@@ -179,6 +175,12 @@ class CardSignInService:
             tenant_code=request.tenant_code,
             settings=self.settings,
             now=now,
+        )
+        completed = self.requests.complete(
+            request.code,
+            now=now,
+            deadline_after=now - COMPLETION_GRACE,
+            session_row=started.row,
             audit_event=audit_row(
                 "card.sign_in",
                 AuditOutcome.SUCCESS,
@@ -189,6 +191,10 @@ class CardSignInService:
                 now=now,
             ),
         )
+        if not completed:
+            raise _used()
+        set_session_cookie(response, started, self.settings)
+        return started.auth_session()
 
     # The device ----------------------------------------------------------------------------
 
@@ -278,25 +284,25 @@ class CardSignInService:
                 ),
                 serial=record.serial_number,
             )
-        if not self.requests.approve(
+        approved = self.requests.approve(
             request.code,
             now=now,
             tenant_code=tenant_code,
             addressee_number=addressee_number,
             certificate_serial=record.serial_number,
-        ):
+            audit_event=audit_row(
+                "card.approve",
+                AuditOutcome.SUCCESS,
+                actor=f"certificate:{record.serial_number}",
+                tenant_code=tenant_code,
+                subject=resident_subject(tenant_code, addressee_number),
+                details={"code": request.code},
+                now=now,
+            ),
+        )
+        if not approved:
             raise self._refuse(bucket, _used())  # a concurrent approval won
         # The request is single-use, so its failure count needs no clearing.
-        record_audit(
-            self.session,
-            "card.approve",
-            AuditOutcome.SUCCESS,
-            actor=f"certificate:{record.serial_number}",
-            tenant_code=tenant_code,
-            subject=resident_subject(tenant_code, addressee_number),
-            details={"code": request.code},
-            now=now,
-        )
         return request
 
     def _refuse(
