@@ -1,4 +1,5 @@
-"""``kiban address normalize`` as a user runs it."""
+"""``kiban address normalize`` through the real entry point; with a terminal, in a process of its
+own, as a user runs it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from kiban_command import run_kiban
+from kiban_command import run_kiban_in_process
 
 EXPECTED_KEYS = [
     "input",
@@ -27,7 +28,7 @@ EXPECTED_KEYS = [
 
 
 def test_stdin_to_ndjson(engine: Engine, database_url: str) -> None:
-    result = run_kiban(
+    result = run_kiban_in_process(
         "address",
         "normalize",
         "--format",
@@ -50,7 +51,7 @@ def test_stdin_to_ndjson(engine: Engine, database_url: str) -> None:
 def test_file_to_csv_and_a_bad_line(engine: Engine, database_url: str, tmp_path: Path) -> None:
     good = tmp_path / "addresses.txt"
     good.write_text("\ufeff神奈川県寒川町宮山135\n大阪府大阪市北区梅田1-1\n", encoding="utf-8")
-    result = run_kiban(
+    result = run_kiban_in_process(
         "address", "normalize", str(good), "--format", "csv", database_url=database_url
     )
     assert result.returncode == 0, result.stderr
@@ -61,7 +62,7 @@ def test_file_to_csv_and_a_bad_line(engine: Engine, database_url: str, tmp_path:
 
     broken = tmp_path / "broken.txt"
     broken.write_bytes("東京都\n".encode() + b"\xff\xfe\n")
-    failed = run_kiban("address", "normalize", str(broken), database_url=database_url)
+    failed = run_kiban_in_process("address", "normalize", str(broken), database_url=database_url)
     assert failed.returncode != 0
     assert failed.stderr.strip().splitlines()[-1] == (
         f"kiban: error: {broken}: line 2 is not valid UTF-8"
@@ -70,7 +71,7 @@ def test_file_to_csv_and_a_bad_line(engine: Engine, database_url: str, tmp_path:
 
 
 def test_missing_file_is_one_line(engine: Engine, database_url: str, tmp_path: Path) -> None:
-    result = run_kiban(
+    result = run_kiban_in_process(
         "address", "normalize", str(tmp_path / "nope.txt"), database_url=database_url
     )
     assert result.returncode == 2

@@ -1,4 +1,4 @@
-"""``kiban id validate``, run as the real command in a child process."""
+"""``kiban id validate``, through the real entry point; once in a child process of its own."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from kiban_command import run_kiban
+from kiban_command import run_kiban, run_kiban_in_process
 
 
 @pytest.mark.parametrize(
@@ -22,7 +22,7 @@ from kiban_command import run_kiban
     ],
 )
 def test_valid_identifier_prints_valid_and_exits_0(kind: str, value: str) -> None:
-    result = run_kiban("id", "validate", kind, value)
+    result = run_kiban_in_process("id", "validate", kind, value)
     assert (result.returncode, result.stdout, result.stderr) == (0, "valid\n", "")
 
 
@@ -38,7 +38,7 @@ def test_invalid_identifier_prints_one_line_reason_and_exits_1() -> None:
 
 @pytest.mark.parametrize("number", ["123456789013", "12345678901", "1234567890123", "12345678901x"])
 def test_invalid_personal_number_never_appears_in_output(number: str) -> None:
-    result = run_kiban("id", "validate", "personal", number)
+    result = run_kiban_in_process("id", "validate", "personal", number)
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.startswith("kiban: error: 個人番号 (personal number): ")
@@ -49,7 +49,7 @@ def test_invalid_personal_number_never_appears_in_output(number: str) -> None:
 
 
 def test_unknown_kind_is_a_one_line_usage_error() -> None:
-    result = run_kiban("id", "validate", "passport", "TK1234567")
+    result = run_kiban_in_process("id", "validate", "passport", "TK1234567")
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr == (
@@ -59,13 +59,13 @@ def test_unknown_kind_is_a_one_line_usage_error() -> None:
 
 
 def test_missing_value_is_a_usage_error_without_traceback() -> None:
-    result = run_kiban("id", "validate", "personal")
+    result = run_kiban_in_process("id", "validate", "personal")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "Missing argument" in result.stderr
 
 
 def test_help_lists_the_kinds() -> None:
-    result = run_kiban("id", "validate", "--help")
+    result = run_kiban_in_process("id", "validate", "--help")
     assert result.returncode == 0
     assert "residentcode" in result.stdout

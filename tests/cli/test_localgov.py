@@ -1,4 +1,7 @@
-"""``kiban localgov list`` as a user runs it."""
+"""``kiban localgov list`` through the real entry point, in this process.
+
+test_usage runs ``kiban localgov`` in a process of its own.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +13,11 @@ from collections import Counter
 from sqlalchemy import Engine
 
 from kiban.core.identifiers import validate_local_government_code
-from kiban_command import run_kiban
+from kiban_command import run_kiban_in_process
 
 
 def test_csv_lists_every_body_with_valid_codes(engine: Engine, database_url: str) -> None:
-    result = run_kiban("localgov", "list", "--format", "csv", database_url=database_url)
+    result = run_kiban_in_process("localgov", "list", "--format", "csv", database_url=database_url)
     assert result.returncode == 0, result.stderr
     rows = list(csv.reader(io.StringIO(result.stdout)))
     assert rows[0] == ["code", "name", "kana", "kind", "prefecture_code", "parent_code"]
@@ -38,7 +41,7 @@ def test_csv_lists_every_body_with_valid_codes(engine: Engine, database_url: str
 
 
 def test_ndjson_and_search(engine: Engine, database_url: str) -> None:
-    result = run_kiban(
+    result = run_kiban_in_process(
         "localgov", "list", "--format", "ndjson", "-q", "寒川", database_url=database_url
     )
     assert result.returncode == 0, result.stderr

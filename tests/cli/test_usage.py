@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import threading
@@ -14,8 +15,9 @@ import httpx2
 import pytest
 from sqlalchemy import Engine
 
+from kiban.cli import COMMANDS
 from kiban.cli.serve import tcp_listener
-from kiban_command import kiban_server, run_kiban
+from kiban_command import Served, kiban_server, run_kiban, run_kiban_in_process
 
 
 @pytest.mark.parametrize(
@@ -29,13 +31,24 @@ from kiban_command import kiban_server, run_kiban
     ],
 )
 def test_usage_errors_are_one_line(arguments: list[str], message: str) -> None:
-    result = run_kiban(*arguments)
+    result = run_kiban_in_process(*arguments)
     assert result.returncode == 2
     assert result.stderr.startswith(message)
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_help_lists_every_command_and_each_one_loads() -> None:
+    listed = run_kiban("--help")  # in a process of its own: the list imports no command
+    assert listed.returncode == 0, listed.stderr
+    for name, command in COMMANDS.items():
+        assert re.search(rf"│ {name} +{re.escape(command.help.split()[0])} ", listed.stdout), name
+        shown = run_kiban_in_process(name, "--help")
+        assert shown.returncode == 0, shown.stderr
+        assert f"Usage: kiban {name} " in shown.stdout
+
+
 def test_an_unreachable_database_is_one_line() -> None:
+    # In a process of its own, as every command group has a test: no traceback, end to end.
     result = run_kiban(
         "localgov",
         "list",
@@ -59,7 +72,7 @@ def test_serve_says_when_its_port_is_taken() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = run_kiban("serve", "--port", str(port))
+        result = run_kiban_in_process("serve", "--port", str(port))
     assert result.returncode == 2
     assert result.stderr.startswith(f"kiban: error: cannot listen on 127.0.0.1:{port}")
     assert "Traceback" not in result.stderr
@@ -92,36 +105,61 @@ def test_served_connections_send_small_responses_at_once() -> None:
     assert options == [1]
 
 
+ESTABLISHED, LISTEN = "01", "0A"  # TCP states as /proc/net/tcp writes them
+
+
 def _children(pid: int) -> list[int]:
     return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
-def _established_connections(pid: int, port: int) -> int:
-    """How many established TCP connections to ``port`` process ``pid`` holds (Linux /proc)."""
+def _sockets(pid: int, port: int, state: str) -> int:
+    """How many TCP sockets on local ``port`` in ``state`` process ``pid`` holds (Linux /proc)."""
     inodes = set()
-    for descriptor in Path(f"/proc/{pid}/fd").iterdir():
-        target = os.readlink(descriptor)
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
+    try:
+        for descriptor in Path(f"/proc/{pid}/fd").iterdir():
+            target = os.readlink(descriptor)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    except FileNotFoundError:  # the process has just ended
+        return 0
     count = 0
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
             fields = line.split()
-            local_port, state, inode = int(fields[1].rsplit(":", 1)[1], 16), fields[3], fields[9]
-            count += local_port == port and state == "01" and inode in inodes
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            count += local_port == port and fields[3] == state and fields[9] in inodes
     return count
+
+
+def _wait_until_listening(served: Served, count: int, *, besides: int | None = None) -> set[int]:
+    """The server processes listening on the served port, once ``count`` of them (``besides``
+    not counted) do.
+
+    ``kiban_server`` returns as soon as one process answers; the others may not listen yet.
+    """
+    deadline = time.monotonic() + 30
+    while True:
+        listening = {
+            child
+            for child in _children(served.pid)
+            if child != besides and _sockets(child, served.port, LISTEN)
+        }
+        if len(listening) >= count:
+            return listening
+        assert time.monotonic() < deadline, f"{len(listening)} of {count} processes listen"
+        time.sleep(0.1)
 
 
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc")
 def test_several_server_processes_share_the_connections(engine: Engine, database_url: str) -> None:
     """A proxy's few kept-alive connections reach every process, not just the first to wake."""
     with kiban_server({"KIBAN_DATABASE_URL": database_url}, workers=2) as served:
-        port = int(served.url.rsplit(":", 1)[1])
+        _wait_until_listening(served, 2)
         clients = [httpx2.Client(base_url=served.url) for _ in range(16)]
         try:
             for client in clients:
                 assert client.get("/healthz").status_code == 200
-            held = [_established_connections(child, port) for child in _children(served.pid)]
+            held = [_sockets(child, served.port, ESTABLISHED) for child in _children(served.pid)]
         finally:
             for client in clients:
                 client.close()
@@ -133,16 +171,8 @@ def test_several_server_processes_share_the_connections(engine: Engine, database
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc")
 def test_a_server_process_that_dies_is_replaced(engine: Engine, database_url: str) -> None:
     with kiban_server({"KIBAN_DATABASE_URL": database_url}, workers=2) as served:
-        before = set(_children(served.pid))
-        victim = next(
-            child
-            for child in before
-            if b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes()
-        )
+        victim = min(_wait_until_listening(served, 2))
         os.kill(victim, signal.SIGKILL)
-        deadline = time.monotonic() + 30
-        while len(set(_children(served.pid)) - before) < 1:
-            assert time.monotonic() < deadline, "no process replaced the one that died"
-            time.sleep(0.2)
+        _wait_until_listening(served, 2, besides=victim)
         for _ in range(8):  # whichever process each new connection reaches answers
             assert httpx2.get(f"{served.url}/healthz", timeout=5).status_code == 200

@@ -32,7 +32,7 @@ from kiban.identity.oidc.models import (
 )
 from kiban.identity.oidc.repository import OidcRepository
 from kiban.identity.purge import purge_expired
-from kiban_command import run_kiban
+from kiban_command import run_kiban, run_kiban_in_process
 
 # The database tests purge as of a fixed moment in the past, so that rows other tests make
 # with the real clock are never old enough to count.
@@ -283,7 +283,8 @@ def test_a_purge_does_not_let_an_unexpired_assertion_be_replayed(db_session: Ses
         authenticator.authenticate(None, None, ASSERTION_TYPE, assertion)
 
 
-# The command runs in another process, on a database of this module's own: it commits.
+# The command commits, so it runs on a database of this module's own; the first test runs it in a
+# process of its own, as a scheduler does.
 
 
 def test_the_command_prints_a_line_per_kind(private_engine: Engine, tmp_path: Path) -> None:
@@ -313,7 +314,7 @@ def test_a_bad_older_than_is_one_line_and_deletes_nothing(
         session.commit()
         before = _count(session, OidcClientAssertion)
     url = private_engine.url.render_as_string(hide_password=False)
-    result = run_kiban(
+    result = run_kiban_in_process(
         "identity", "purge", "--older-than", value, database_url=url, data_dir=tmp_path
     )
     assert (result.returncode, result.stdout) == (2, "")

@@ -2,60 +2,87 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import NoReturn
 
 import typer
 
 from kiban.cli.errors import CliError
 
-app = typer.Typer(
-    name="kiban",
-    help="kiban — 国・地方デジタル共通基盤 (National–Local Digital Common Infrastructure)",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
+
+@dataclass(frozen=True)
+class Command:
+    """A top-level command, listed by ``kiban --help`` without importing its module."""
+
+    module: str
+    help: str
+    # A single command: its function in ``module``; otherwise the module's ``app`` group.
+    function: str | None = None
 
 
-def _register_commands() -> None:
-    # Imported here so that `kiban --help` stays fast and each domain owns its commands.
-    from kiban.cli import (
-        address,
-        business,
-        ca,
-        card,
-        corporations,
-        db,
-        identity,
-        ids,
-        localgov,
-        oidc,
-        seed,
-        serve,
-        staff,
-        tenant,
+# Only the command named on the command line is imported: together the modules pull in the
+# web framework, the migrations, cryptography and the synthetic data generators, which cost
+# every run more than a second.  The help texts live here, so that the list needs no imports.
+COMMANDS: dict[str, Command] = {
+    "seed": Command(
+        "kiban.cli.seed",
+        "Enable tenants and fill them with synthetic residents / 合成住民データを投入する.",
+        function="seed",
+    ),
+    "serve": Command(
+        "kiban.cli.serve", "Serve the API and the pages / API と画面を提供する.", function="serve"
+    ),
+    "address": Command("kiban.cli.address", "Addresses / 住所"),
+    "business": Command("kiban.cli.business", "Business IDs / 事業者アカウント"),
+    "ca": Command("kiban.cli.ca", "Certificate authority / 認証局"),
+    "card": Command("kiban.cli.card", "Virtual cards / 仮想カード"),
+    "corp": Command("kiban.cli.corporations", "Corporations / 法人番号"),
+    "db": Command("kiban.cli.db", "Database schema and reference data / データベース"),
+    "id": Command("kiban.cli.ids", "Validate identifiers / 識別子の検証"),
+    "identity": Command("kiban.cli.identity", "Identity upkeep / 本人確認基盤の保守"),
+    "localgov": Command("kiban.cli.localgov", "Local governments / 地方公共団体"),
+    "oidc": Command("kiban.cli.oidc", "OpenID Connect provider / OpenID Connect プロバイダ"),
+    "staff": Command("kiban.cli.staff", "Staff accounts of a tenant / 職員アカウント"),
+    "tenant": Command("kiban.cli.tenant", "Tenants and their API keys / テナントとAPIキー"),
+}
+
+
+def _listed_only() -> None:
+    """Stands in for a command that was not named, so that it is listed and never run."""
+
+
+def _app(arguments: Sequence[str]) -> typer.Typer:
+    """The ``kiban`` command with the one command ``arguments`` name loaded, the rest listed.
+
+    The command is the first argument that is not an option: ``kiban`` itself takes no option
+    with a value.  A name that is no command loads nothing and click reports it as usual.
+    """
+    invoked = next((argument for argument in arguments if not argument.startswith("-")), None)
+    app = typer.Typer(
+        name="kiban",
+        help="kiban — 国・地方デジタル共通基盤 (National–Local Digital Common Infrastructure)",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
     )
-
-    app.add_typer(address.app, name="address")
-    app.add_typer(business.app, name="business")
-    app.add_typer(ca.app, name="ca")
-    app.add_typer(card.app, name="card")
-    app.add_typer(corporations.app, name="corp")
-    app.add_typer(db.app, name="db")
-    app.add_typer(ids.app, name="id")
-    app.add_typer(identity.app, name="identity")
-    app.add_typer(localgov.app, name="localgov")
-    app.add_typer(oidc.app, name="oidc")
-    app.add_typer(staff.app, name="staff")
-    app.add_typer(tenant.app, name="tenant")
-    app.command("seed")(seed.seed)
-    app.command("serve")(serve.serve)
+    for name, command in COMMANDS.items():
+        if name != invoked:
+            app.command(name, help=command.help)(_listed_only)
+            continue
+        module = importlib.import_module(command.module)
+        if command.function is None:
+            app.add_typer(module.app, name=name, help=command.help)
+        else:
+            app.command(name, help=command.help)(getattr(module, command.function))
+    return app
 
 
 def main() -> None:
     """Run the CLI; a user error is one line on stderr and a non-zero exit, never a traceback."""
-    _register_commands()
+    app = _app(sys.argv[1:])
     try:
         # Outside standalone mode click raises usage errors instead of printing a help box.
         exit_code = app(standalone_mode=False)

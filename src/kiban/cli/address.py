@@ -22,7 +22,7 @@ from kiban.registry.addresses.models import Town
 from kiban.registry.addresses.normalizer import AddressNormalizer, NormalizedAddress
 from kiban.registry.addresses.service import build_normalizer
 
-app = typer.Typer(help="Addresses / 住所", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True)  # its help is in kiban.cli.COMMANDS
 
 FIELDS = tuple(field.name for field in dataclasses.fields(NormalizedAddress))
 

@@ -12,7 +12,7 @@ from kiban.core.errors import ProblemError
 from kiban.identity.business.models import DisabledReason
 from kiban.identity.business.service import OPERATOR, BusinessService
 
-app = typer.Typer(help="Business IDs / 事業者アカウント", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True)  # its help is in kiban.cli.COMMANDS
 
 LoginArgument = Annotated[str, typer.Argument(metavar="LOGIN_ID", help="ログインID")]
 

@@ -22,7 +22,7 @@ from kiban.identity.ca.authority import (
 from kiban.identity.ca.models import RevocationReason
 from kiban.identity.ca.service import CertificateRegister
 
-app = typer.Typer(help="Certificate authority / 認証局", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True)  # its help is in kiban.cli.COMMANDS
 
 OPERATOR = "operator:cli"
 

@@ -47,7 +47,7 @@ from kiban.identity.card.virtual import (
     check_new_card_directory,
 )
 
-app = typer.Typer(help="Virtual cards / 仮想カード", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True)  # its help is in kiban.cli.COMMANDS
 
 PIN_ENV = "KIBAN_CARD_PIN"
 PASSWORD_ENV = "KIBAN_CARD_PASSWORD"

@@ -16,9 +16,8 @@ from kiban.core.errors import ProblemError
 from kiban.core.identifiers import normalize_digits
 from kiban.registry.corporations.repository import CorporationRepository
 from kiban.registry.corporations.service import CorporationService
-from kiban.registry.corporations.synthetic import SeedError, generate_corporations
 
-app = typer.Typer(help="Corporations / 法人番号", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True)  # its help is in kiban.cli.COMMANDS
 console = Console(stderr=True)
 
 
@@ -41,6 +40,9 @@ def seed(
 
     Each municipality is also registered as a 地方公共団体; every row is marked synthetic.
     """
+    # Imported here: the generator brings in Faker, which `corp get` and `search` do not need.
+    from kiban.registry.corporations.synthetic import SeedError, generate_corporations
+
     if count < 0:
         raise CliError("--count cannot be negative / 法人数は0以上です")
     try:

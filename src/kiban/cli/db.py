@@ -13,7 +13,7 @@ from kiban.cli.errors import CliError
 from kiban.core import migrations
 from kiban.registry.loader import load_postal_registry
 
-app = typer.Typer(help="Database schema and reference data / データベース", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True)  # its help is in kiban.cli.COMMANDS
 console = Console(stderr=True)
 
 

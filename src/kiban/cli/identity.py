@@ -10,7 +10,7 @@ import typer
 from kiban.cli.context import cli_session
 from kiban.identity.purge import DEFAULT_MARGIN, purge_expired
 
-app = typer.Typer(help="Identity upkeep / 本人確認基盤の保守", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True)  # its help is in kiban.cli.COMMANDS
 
 # Ten years: beyond it nothing is left to purge, and the date arithmetic would overflow.
 MAX_HOURS = 24 * 366 * 10

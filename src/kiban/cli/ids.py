@@ -9,7 +9,7 @@ import typer
 from kiban.cli.errors import CliError
 from kiban.core.identifiers import VALIDATORS, IdentifierKind, InvalidIdentifier, normalize
 
-app = typer.Typer(help="Validate identifiers / 識別子の検証", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True)  # its help is in kiban.cli.COMMANDS
 
 _KIND_NAMES = ", ".join(kind.value for kind in IdentifierKind)
 

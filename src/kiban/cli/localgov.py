@@ -14,7 +14,7 @@ from kiban.cli.context import cli_session
 from kiban.registry.localgov.repository import LocalGovernmentRepository
 from kiban.registry.localgov.schemas import LocalGovernmentOut
 
-app = typer.Typer(help="Local governments / 地方公共団体", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True)  # its help is in kiban.cli.COMMANDS
 
 CSV_COLUMNS = ("code", "name", "kana", "kind", "prefecture_code", "parent_code")
 

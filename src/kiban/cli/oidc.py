@@ -14,7 +14,7 @@ from kiban.core.config import get_settings
 from kiban.identity.oidc.clients import ClientInput, ClientRegistrationError, ClientService
 from kiban.identity.oidc.keys import SigningKeys
 
-app = typer.Typer(help="OpenID Connect provider / OpenID Connect プロバイダ", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True)  # its help is in kiban.cli.COMMANDS
 client_app = typer.Typer(help="Relying parties / 連携サービス", no_args_is_help=True)
 keys_app = typer.Typer(help="ID token signing keys / ID トークン署名鍵", no_args_is_help=True)
 app.add_typer(client_app, name="client")

@@ -60,7 +60,7 @@ def seed(
         ),
     ] = False,
 ) -> None:
-    """Enable tenants and fill them with synthetic residents / 合成住民データを投入する."""
+    # Its help, shown by `kiban seed --help` too, is in kiban.cli.COMMANDS.
     if demo == (municipalities is not None):
         raise CliError("give either --demo or --municipalities / どちらか一方を指定してください")
     if demo and residents is not None:

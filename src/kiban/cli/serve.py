@@ -102,7 +102,7 @@ def serve(
         typer.Option(min=1, max=64, help="Server processes (default KIBAN_WORKERS)"),
     ] = None,
 ) -> None:
-    """Serve the API and the pages / API と画面を提供する."""
+    # Its help, shown by `kiban serve --help` too, is in kiban.cli.COMMANDS.
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port

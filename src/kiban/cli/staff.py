@@ -19,7 +19,7 @@ from kiban.identity.credentials import IssuedPassword
 from kiban.identity.staff.models import StaffAccount
 from kiban.identity.staff.service import StaffService
 
-app = typer.Typer(help="Staff accounts of a tenant / 職員アカウント", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True)  # its help is in kiban.cli.COMMANDS
 
 TenantOption = Annotated[str, typer.Option("--tenant", help="全国地方公共団体コード")]
 LoginArgument = Annotated[str, typer.Argument(metavar="LOGIN_ID", help="ログインID")]

@@ -11,7 +11,7 @@ from kiban.cli.context import cli_session
 from kiban.cli.errors import CliError
 from kiban.tenants.service import TenantError, TenantService
 
-app = typer.Typer(help="Tenants and their API keys / テナントとAPIキー", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True)  # its help is in kiban.cli.COMMANDS
 key_app = typer.Typer(help="API keys of a tenant / テナントのAPIキー", no_args_is_help=True)
 app.add_typer(key_app, name="key")
 

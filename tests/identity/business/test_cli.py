@@ -1,4 +1,5 @@
-"""``kiban business disable`` / ``enable`` run as the real command, on a committed database."""
+"""``kiban business disable`` / ``enable`` through the real entry point, on a committed database;
+``disable`` in a process of its own, as an operator runs it."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from kiban.core.config import Settings
 from kiban.core.sessions import AuthSession, SubjectKind, start_session
 from kiban.identity.business.models import BusinessAccount
 from kiban.identity.business.service import BusinessService
-from kiban_command import run_kiban
+from kiban_command import run_kiban, run_kiban_in_process
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,7 @@ def test_an_operator_disables_and_enables_an_account(
     disabled = run_kiban("business", "disable", "Sato@Example.jp", database_url=database)
     assert disabled.returncode == 0, disabled.stderr
     assert disabled.stdout.strip() == "sato@example.jp disabled / 無効にしました"
-    listed = run_kiban("business", "list", database_url=database)
+    listed = run_kiban_in_process("business", "list", database_url=database)
     assert f"{account_id},sato@example.jp,entry," in listed.stdout
     assert ",disabled," in listed.stdout
     assert listed.stdout.rstrip().endswith(",operator")
@@ -60,7 +61,7 @@ def test_an_operator_disables_and_enables_an_account(
         assert auth_session is not None
         assert auth_session.ended_at is not None
 
-    enabled = run_kiban("business", "enable", "sato@example.jp", database_url=database)
+    enabled = run_kiban_in_process("business", "enable", "sato@example.jp", database_url=database)
     assert enabled.returncode == 0, enabled.stderr
     with Session(private_engine) as session:
         account = session.get(BusinessAccount, account_id)
@@ -84,7 +85,7 @@ def test_an_operator_disables_and_enables_an_account(
 def test_an_unknown_or_malformed_login_id_is_one_line(
     database: str, command: str, login_id: str, message: str
 ) -> None:
-    result = run_kiban("business", command, login_id, database_url=database)
+    result = run_kiban_in_process("business", command, login_id, database_url=database)
     assert result.returncode != 0
     assert result.stderr.startswith("kiban: error: ")
     assert message in result.stderr

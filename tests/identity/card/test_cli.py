@@ -1,4 +1,5 @@
-"""``kiban ca`` and ``kiban card`` as a user runs them, against a real server on a free port.
+"""``kiban ca`` and ``kiban card`` through the real entry point, against a real server on a free
+port; the round trip starts each in a process of its own, as a user runs them.
 
 The commands commit, so they run on a database of their own (one per backend), holding only
 the registry rows the resident needs.
@@ -32,7 +33,7 @@ from kiban.residents.codes import Relationship, Sex
 from kiban.residents.schemas import AddressIn, HouseholdPlacement, MovingInIn, PersonIn
 from kiban.residents.service import ResidentService
 from kiban.tenants.service import TenantService
-from kiban_command import free_port, kiban_server, run_kiban
+from kiban_command import free_port, kiban_server, run_kiban, run_kiban_in_process
 
 CHIYODA = "131016"
 PIN = "2580"
@@ -46,8 +47,12 @@ class Deployment:
     environment: dict[str, str]
     addressee_number: str
 
-    def kiban(self, *arguments: str, **environment: str) -> subprocess.CompletedProcess[str]:
-        return run_kiban(
+    def kiban(
+        self, *arguments: str, in_process: bool = True, **environment: str
+    ) -> subprocess.CompletedProcess[str]:
+        """``kiban ARGUMENTS`` on this deployment, in this process or in one of its own."""
+        run = run_kiban_in_process if in_process else run_kiban
+        return run(
             *arguments,
             database_url=self.database_url,
             data_dir=self.data_dir,
@@ -142,7 +147,7 @@ def _browser_starts(url: str) -> tuple[httpx2.Client, str]:
 def test_ca_init_show_and_card_issue_approve_round_trip(
     deployment: Deployment, server: str, tmp_path: Path
 ) -> None:
-    initialised = deployment.kiban("ca", "init")
+    initialised = deployment.kiban("ca", "init", in_process=False)
     assert initialised.returncode == 0, initialised.stderr
     assert "kiban Root CA" in initialised.stdout
     again = deployment.kiban("ca", "init")
@@ -179,6 +184,7 @@ def test_ca_init_show_and_card_issue_approve_round_trip(
         str(card),
         "--server",
         server,
+        in_process=False,
         KIBAN_CARD_PIN=PIN,
     )
     assert approved.returncode == 0, approved.stderr

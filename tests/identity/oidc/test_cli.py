@@ -1,4 +1,5 @@
-"""``kiban oidc …`` run as an operator runs it."""
+"""``kiban oidc …`` through the real entry point; ``client create`` once in a process of its own, as
+an operator runs it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy import Engine
 
 from identity.oidc.provider_support import SECRET_KEY
 from identity.oidc.relying_party import es256_key
-from kiban_command import run_kiban
+from kiban_command import run_kiban, run_kiban_in_process
 
 
 @pytest.fixture
@@ -30,16 +31,16 @@ def test_create_list_disable_a_client(url: str, tmp_path: Path) -> None:
     assert len(values["client_secret"]) >= 43
     assert "not shown again" in created.stderr
 
-    listed = run_kiban("oidc", "client", "list", database_url=url, data_dir=tmp_path)
+    listed = run_kiban_in_process("oidc", "client", "list", database_url=url, data_dir=tmp_path)
     row = next(line for line in listed.stdout.splitlines() if values["client_id"] in line)
     assert "openid name address" in row
     assert values["client_secret"] not in listed.stdout
 
-    disabled = run_kiban(
+    disabled = run_kiban_in_process(
         "oidc", "client", "disable", values["client_id"], database_url=url, data_dir=tmp_path
     )
     assert disabled.returncode == 0
-    listed = run_kiban("oidc", "client", "list", database_url=url, data_dir=tmp_path)
+    listed = run_kiban_in_process("oidc", "client", "list", database_url=url, data_dir=tmp_path)
     assert "disabled" in next(
         line for line in listed.stdout.splitlines() if values["client_id"] in line
     )
@@ -49,7 +50,7 @@ def test_a_private_key_jwt_client_with_inline_keys(url: str, tmp_path: Path) -> 
     _private, jwk = es256_key()
     jwks = tmp_path / "jwks.json"
     jwks.write_text(json.dumps({"keys": [jwk]}), encoding="utf-8")
-    created = run_kiban(
+    created = run_kiban_in_process(
         "oidc", "client", "create", "--name", "JWT", "--purpose", "p",
         "--redirect-uri", "https://jwt.example/cb", "--auth-method", "private_key_jwt",
         "--jwks-file", str(jwks), database_url=url, data_dir=tmp_path,
@@ -74,7 +75,7 @@ def test_bad_input_is_one_line(
     base = ["oidc", "client", "create", "--name", "x", "--purpose", "y"]
     if "--auth-method" not in arguments:
         arguments = [*arguments, "--auth-method", "client_secret_basic"]
-    result = run_kiban(*base, *arguments, database_url=url, data_dir=tmp_path)
+    result = run_kiban_in_process(*base, *arguments, database_url=url, data_dir=tmp_path)
     assert result.returncode != 0
     assert result.stderr.startswith("kiban: error: ")
     assert message in result.stderr
@@ -86,7 +87,7 @@ def test_private_key_jwt_refuses_private_keys(url: str, tmp_path: Path) -> None:
     jwks.write_text(
         json.dumps({"keys": [{"kty": "EC", "crv": "P-256", "d": "x", "x": "y", "y": "z"}]})
     )
-    result = run_kiban(
+    result = run_kiban_in_process(
         "oidc", "client", "create", "--name", "x", "--purpose", "y",
         "--redirect-uri", "https://rp.example/cb", "--auth-method", "private_key_jwt",
         "--jwks-file", str(jwks), database_url=url, data_dir=tmp_path,
@@ -97,10 +98,12 @@ def test_private_key_jwt_refuses_private_keys(url: str, tmp_path: Path) -> None:
 def test_rotate_keys(url: str, tmp_path: Path) -> None:
     # The keys are committed: other tests must be able to decrypt them.
     secret = {"KIBAN_SECRET_KEY": SECRET_KEY}
-    first = run_kiban("oidc", "keys", "rotate", database_url=url, environment=secret)
-    second = run_kiban("oidc", "keys", "rotate", database_url=url, environment=secret)
+    first = run_kiban_in_process("oidc", "keys", "rotate", database_url=url, environment=secret)
+    second = run_kiban_in_process("oidc", "keys", "rotate", database_url=url, environment=secret)
     assert first.returncode == second.returncode == 0
-    listed = run_kiban("oidc", "keys", "list", database_url=url, data_dir=tmp_path).stdout
+    listed = run_kiban_in_process(
+        "oidc", "keys", "list", database_url=url, data_dir=tmp_path
+    ).stdout
     old_kid = first.stdout.strip().removeprefix("kid=")
     new_kid = second.stdout.strip().removeprefix("kid=")
     old_row = next(line for line in listed.splitlines() if line.startswith(old_kid))

@@ -1,4 +1,5 @@
-"""``kiban corp …`` run as the real command: seeding, lookups and one-line errors."""
+"""``kiban corp …`` through the real entry point: seeding, lookups and one-line errors; ``corp get``
+once in a process of its own, as a user runs it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import Engine, delete, func, select
 
 from kiban.core.identifiers import validate_corporate_number
 from kiban.registry.corporations.models import Corporation
-from kiban_command import run_kiban
+from kiban_command import run_kiban, run_kiban_in_process
 
 VILLAGE = "133078"  # 檜原村: no other test seeds it
 
@@ -25,7 +26,7 @@ def _count(engine: Engine) -> int:
 def village_seeded(engine: Engine, database_url: str) -> Iterator[subprocess.CompletedProcess[str]]:
     """The command commits, so the rows it wrote are deleted again after the test."""
     try:
-        yield run_kiban(
+        yield run_kiban_in_process(
             "corp",
             "seed",
             "--municipalities",
@@ -48,7 +49,7 @@ def test_seed_then_get_and_search(
     assert village_seeded.stdout == ""
     assert "13件の法人を登録しました / wrote 13 corporations" in village_seeded.stderr
 
-    found = run_kiban("corp", "search", "ひのはら", database_url=database_url)
+    found = run_kiban_in_process("corp", "search", "ひのはら", database_url=database_url)
     assert found.returncode == 0, found.stderr
     rows = [json.loads(line) for line in found.stdout.splitlines()]
     village = next(row for row in rows if row["kind"] == "201")
@@ -58,7 +59,7 @@ def test_seed_then_get_and_search(
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout) == village
 
-    everything = run_kiban(
+    everything = run_kiban_in_process(
         "corp", "search", "", "--area", VILLAGE, "--limit", "20", database_url=database_url
     )
     numbers = [json.loads(line)["number"] for line in everything.stdout.splitlines()]
@@ -69,7 +70,9 @@ def test_seed_then_get_and_search(
 def test_get_accepts_the_number_as_people_type_it(
     database_url: str, village_seeded: subprocess.CompletedProcess[str]
 ) -> None:
-    result = run_kiban("corp", "get", "８０００ ０２０ １３３０７８", database_url=database_url)
+    result = run_kiban_in_process(
+        "corp", "get", "８０００ ０２０ １３３０７８", database_url=database_url
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["name"] == "檜原村"
 
@@ -88,7 +91,7 @@ def test_get_accepts_the_number_as_people_type_it(
 def test_get_failures_are_one_line_with_exit_1(
     database_url: str, number: str, message: str
 ) -> None:
-    result = run_kiban("corp", "get", number, database_url=database_url)
+    result = run_kiban_in_process("corp", "get", number, database_url=database_url)
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.startswith(f"kiban: error: {message}")
@@ -114,7 +117,7 @@ def test_seed_errors_are_one_line_and_write_nothing(
     engine: Engine, database_url: str, arguments: list[str], message: str
 ) -> None:
     before = _count(engine)
-    result = run_kiban("corp", "seed", *arguments, database_url=database_url)
+    result = run_kiban_in_process("corp", "seed", *arguments, database_url=database_url)
     assert result.returncode == 2
     assert result.stderr.startswith("kiban: error: ")
     assert message in result.stderr
