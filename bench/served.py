@@ -35,6 +35,8 @@ def kiban_serve(settings: Settings, workers: int) -> Iterator[str]:
         "KIBAN_PRELOAD_REGISTRY": "false",
         "KIBAN_LOG_LEVEL": "warning",
         "KIBAN_FORWARDED_ALLOW_IPS": "127.0.0.1",
+        "KIBAN_OIDC_TOKEN_LIMIT_PER_CLIENT": str(settings.oidc_token_limit_per_client),
+        "KIBAN_OIDC_TOKEN_LIMIT_PER_IP": str(settings.oidc_token_limit_per_ip),
     }
     command = [sys.executable, "-m", "kiban", "serve", "--port", str(port)]
     process = subprocess.Popen([*command, "--workers", str(workers)], env=environment)

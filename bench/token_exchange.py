@@ -304,6 +304,10 @@ def main() -> None:
                 data_dir=Path(data_dir),
                 secret_key=secrets.token_hex(32),
                 log_level="warning",
+                # One relying party, from one address, makes every exchange: limits above
+                # what is measured, as a deployment would set them for such a client.
+                oidc_token_limit_per_client=1_000_000,
+                oidc_token_limit_per_ip=1_000_000,
             )
             engine = create_database_engine(url)
             client = prepare(engine, settings)

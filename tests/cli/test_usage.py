@@ -59,6 +59,21 @@ def test_an_unreachable_database_is_one_line() -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("KIBAN_STAFF_IDLE_MINUTES", "0", "greater than or equal to 1"),
+        ("KIBAN_OIDC_TOKEN_LIMIT_PER_IP", "many", "valid integer"),
+    ],
+)
+def test_an_invalid_setting_is_one_line_naming_it(setting: str, value: str, message: str) -> None:
+    result = run_kiban("serve", "--port", "1", environment={setting: value})
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"kiban: error: invalid setting {setting}: ")
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_serve_answers_health_checks(engine: Engine, database_url: str) -> None:
     with kiban_server({"KIBAN_DATABASE_URL": database_url}) as served:
         response = httpx2.get(f"{served.url}/healthz", timeout=2)

@@ -97,6 +97,13 @@ def main() -> None:
         _fail(message, getattr(error, "exit_code", 2))
     except KeyboardInterrupt:
         _fail("interrupted", 130)
+    except ValueError as error:
+        # Imported only now: the settings module is not needed to list the commands.
+        from kiban.core.config import InvalidSettings
+
+        if not isinstance(error, InvalidSettings):
+            raise
+        _fail(f"invalid setting {error}", 2)
     sys.exit(exit_code if isinstance(exit_code, int) else 0)
 
 

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -55,8 +55,23 @@ class Settings(BaseSettings):
     staff_absolute_hours: int = Field(default=8, ge=1, le=24)
     person_idle_minutes: int = Field(default=30, ge=1, le=240)
     person_absolute_hours: int = Field(default=12, ge=1, le=72)
+    oidc_token_limit_per_client: int = Field(
+        default=5000, ge=1, description="Token requests one relying party may make in 10 s"
+    )
+    oidc_token_limit_per_ip: int = Field(
+        default=5000, ge=1, description="Token requests from one address in 10 s"
+    )
+
+
+class InvalidSettings(ValueError):
+    """A ``KIBAN_*`` setting does not hold; the message names it, on one line."""
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = "KIBAN_" + "_".join(str(part) for part in first["loc"]).upper()
+        raise InvalidSettings(f"{name}: {first['msg']}") from None

@@ -30,7 +30,6 @@ from kiban.identity.oidc.errors import OAuthError
 from kiban.identity.oidc.keys import SigningKeys
 from kiban.identity.oidc.models import OidcAuthorizationCode, OidcClient
 from kiban.identity.oidc.repository import OidcRepository
-from kiban.identity.oidc.token_endpoint import TokenEndpointLimits
 from kiban.residents.models import Resident
 
 NewRelyingParty = Callable[..., RelyingParty]
@@ -344,10 +343,17 @@ def test_a_wrong_pkce_verifier_spends_the_code(
     assert "already used" in retry.json()["error_description"]
 
 
+def limited(app: FastAPI, *, per_client: int, per_ip: int) -> None:
+    """Give the running app other token-endpoint limits, as KIBAN_OIDC_TOKEN_LIMIT_* would."""
+    app.state.settings = app.state.settings.model_copy(
+        update={"oidc_token_limit_per_client": per_client, "oidc_token_limit_per_ip": per_ip}
+    )
+
+
 def test_the_token_endpoint_limits_each_client(
     new_rp: NewRelyingParty, resident_browser: TestClient, app: FastAPI
 ) -> None:
-    app.state.oidc_token_limits = TokenEndpointLimits(per_client=2, per_ip=100)
+    limited(app, per_client=2, per_ip=100)
     rp, other = new_rp(), new_rp()
     for _ in range(2):
         attempt, code = signed_in_code(rp, resident_browser)
@@ -361,14 +367,14 @@ def test_the_token_endpoint_limits_each_client(
     attempt_other, code_other = signed_in_code(other, resident_browser)
     assert other.token_request(code_other, attempt_other.verifier).status_code == 200
     # The refused request did not spend its code.
-    app.state.oidc_token_limits = TokenEndpointLimits()
+    limited(app, per_client=5000, per_ip=5000)
     assert rp.token_request(code, attempt.verifier).status_code == 200
 
 
 def test_the_token_endpoint_limits_each_address_before_authenticating(
     new_rp: NewRelyingParty, resident_browser: TestClient, app: FastAPI
 ) -> None:
-    app.state.oidc_token_limits = TokenEndpointLimits(per_client=100, per_ip=2)
+    limited(app, per_client=100, per_ip=2)
     rp = new_rp()
     attempt, code = signed_in_code(rp, resident_browser)
     rp.secret = "not-the-secret"

@@ -35,7 +35,6 @@ from kiban.identity.oidc.token_endpoint import (
     ClientCredentials,
     GrantRequest,
     TokenEndpoint,
-    TokenEndpointLimits,
     grant_request,
     token_form,
 )
@@ -50,12 +49,10 @@ def _settings(request: Request) -> Settings:
 
 
 def _token_endpoint(request: Request) -> TokenEndpoint:
-    limits = getattr(request.app.state, "oidc_token_limits", None)
     return TokenEndpoint(
         _settings(request),
         unit_of_work=partial(unit_of_work, request),
         single_statements=partial(single_statements, request),
-        limits=limits if isinstance(limits, TokenEndpointLimits) else None,
     )
 
 

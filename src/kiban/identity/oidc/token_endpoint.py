@@ -27,14 +27,7 @@ from kiban.identity.oidc.models import OidcClient
 from kiban.identity.oidc.repository import OidcRepository
 from kiban.identity.oidc.tokens import TokenResponse, TokenService
 
-
-@dataclass(frozen=True, slots=True)
-class TokenEndpointLimits:
-    """Attempts per window at the token endpoint; a deployment may raise them on app.state."""
-
-    per_client: int = 5000
-    per_ip: int = 5000
-    window: timedelta = timedelta(seconds=10)
+TOKEN_LIMIT_WINDOW = timedelta(seconds=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,12 +97,10 @@ class TokenEndpoint:
         *,
         unit_of_work: UnitOfWork,
         single_statements: UnitOfWork,
-        limits: TokenEndpointLimits | None = None,
     ) -> None:
         self.settings = settings
         self.unit_of_work = unit_of_work
         self.single_statements = single_statements
-        self.limits = limits or TokenEndpointLimits()
         self.endpoints = Endpoints.of(settings)
 
     def answer(
@@ -179,17 +170,23 @@ class TokenEndpoint:
     def _count(
         self, session: Session, *, ip: str | None = None, client_id: str | None = None
     ) -> None:
-        """Count the attempt against the caller's address and the authenticated client."""
-        limits = self.limits
+        """Count the attempt against the caller's address and the authenticated client
+        (``KIBAN_OIDC_TOKEN_LIMIT_PER_IP``, ``…_PER_CLIENT``)."""
+        settings = self.settings
         try:
             if ip is not None:
-                throttle(session, f"oidc-token:ip:{ip}", limit=limits.per_ip, window=limits.window)
+                throttle(
+                    session,
+                    f"oidc-token:ip:{ip}",
+                    limit=settings.oidc_token_limit_per_ip,
+                    window=TOKEN_LIMIT_WINDOW,
+                )
             if client_id is not None:
                 throttle(
                     session,
                     f"oidc-token:client:{client_id}",
-                    limit=limits.per_client,
-                    window=limits.window,
+                    limit=settings.oidc_token_limit_per_client,
+                    window=TOKEN_LIMIT_WINDOW,
                 )
         except RateLimited as error:
             raise OAuthError(
