@@ -139,10 +139,13 @@ class TokenEndpoint:
             )
         except OAuthError:
             return None, False  # refused in the transaction, with the attempt counted
-        if not known_client_secrets.shown(OidcRepository(session), client_id, secret):
+        service = TokenService(session, self.settings)
+        if not service.exchanges_at_once or not known_client_secrets.shown(
+            OidcRepository(session), client_id, secret
+        ):
             return None, False
         self._count(session, ip=ip, client_id=client_id)
-        issued = TokenService(session, self.settings).exchange_code_at_once(
+        issued = service.exchange_code_at_once(
             client_id, secret, request.code, request.redirect_uri, request.code_verifier
         )
         return issued, True

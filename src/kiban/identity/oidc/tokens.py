@@ -157,6 +157,11 @@ class TokenService:
         }
         return self._issue(family, spent.scope, spent.nonce, now, spent.signing_kid, new_grant)
 
+    @property
+    def exchanges_at_once(self) -> bool:
+        """Whether :meth:`exchange_code_at_once` can answer here: on PostgreSQL."""
+        return self.session.get_bind().dialect.name == "postgresql"
+
     def exchange_code_at_once(
         self,
         client_id: str,
@@ -172,9 +177,7 @@ class TokenService:
         None, with nothing changed, when the client, its secret or the code did not hold (or
         on another database): :meth:`exchange_code` then answers, and says why.
         """
-        if self.session.get_bind().dialect.name != "postgresql" or not VERIFIER.match(
-            code_verifier
-        ):
+        if not self.exchanges_at_once or not VERIFIER.match(code_verifier):
             return None
         now = now or datetime.now(UTC)
         grant_id = secrets.token_hex(16)
