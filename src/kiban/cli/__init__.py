@@ -44,6 +44,7 @@ COMMANDS: dict[str, Command] = {
     "id": Command("kiban.cli.ids", "Validate identifiers / 識別子の検証"),
     "identity": Command("kiban.cli.identity", "Identity upkeep / 本人確認基盤の保守"),
     "localgov": Command("kiban.cli.localgov", "Local governments / 地方公共団体"),
+    "mesh": Command("kiban.cli.mesh", "Public service mesh registry / 公共サービスメッシュの登録"),
     "oidc": Command("kiban.cli.oidc", "OpenID Connect provider / OpenID Connect プロバイダ"),
     "staff": Command("kiban.cli.staff", "Staff accounts of a tenant / 職員アカウント"),
     "tenant": Command("kiban.cli.tenant", "Tenants and their API keys / テナントとAPIキー"),

@@ -11,50 +11,30 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from companies import add_company
 from conftest import PostForm
-from identity.ca.ca_support import CHIYODA, MakeResident, make_resident
+from identity.ca.ca_support import MakeResident, make_resident
 from kiban.core.audit import AuditEvent
 from kiban.core.config import Settings
-from kiban.core.identifiers import corporate_number_check_digit
 from kiban.identity.business.models import BusinessAccount
 from kiban.identity.business.service import BusinessService, business_subject
 from kiban.identity.credentials import new_totp_secret, time_step, totp_box, totp_code
-from kiban.registry.corporations.models import Corporation
 
 __all__ = ["make_resident"]
 
 PASSWORD = "kasumigaseki-1-3-1"
 
 
-def _add_company(session: Session, base: str, name: str, kana: str, banchi: str) -> str:
-    number = corporate_number_check_digit(base) + base
-    session.add(
-        Corporation(
-            number=number,
-            name=name,
-            kana=kana,
-            kind="301",
-            lg_code=CHIYODA,
-            town_name="霞が関一丁目",
-            banchi=banchi,
-            updated_at=datetime.now(UTC),
-            synthetic=True,
-        )
-    )
-    session.flush()
-    return number
-
-
 @pytest.fixture
 def company(db_session: Session) -> str:
-    return _add_company(
-        db_session, "000012345678", "株式会社霞が関テスト", "カスミガセキテスト", "3-1"
-    )
+    return add_company(db_session, "000012345678", "株式会社霞が関テスト", "カスミガセキテスト")
 
 
 @pytest.fixture
 def other_company(db_session: Session) -> str:
-    return _add_company(db_session, "000012345679", "株式会社日比谷テスト", "ヒビヤテスト", "1-1")
+    return add_company(
+        db_session, "000012345679", "株式会社日比谷テスト", "ヒビヤテスト", banchi="1-1"
+    )
 
 
 @pytest.fixture

@@ -1,0 +1,206 @@
+"""``kiban mesh …``: the central registry, for its operator.
+
+An organisation asks to join (``member request``), the operator approves or rejects it; then
+the same for each of its subsystems.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Annotated, TypeVar
+
+import typer
+
+from kiban.cli.context import cli_session
+from kiban.cli.errors import CliError
+from kiban.core.errors import ProblemError
+from kiban.mesh.identifiers import InvalidMeshIdentifier, MemberId, SubsystemId
+from kiban.mesh.registry.models import MeshMember, MeshSubsystem, RegistrationStatus
+from kiban.mesh.registry.service import RegistryService
+
+# Whoever runs kiban on the registry's server: the registry operator.
+OPERATOR = "operator"
+
+app = typer.Typer(no_args_is_help=True)  # its help is in kiban.cli.COMMANDS
+member_app = typer.Typer(no_args_is_help=True, help="Members / メンバー (組織)")
+subsystem_app = typer.Typer(no_args_is_help=True, help="Subsystems / サブシステム")
+app.add_typer(member_app, name="member")
+app.add_typer(subsystem_app, name="subsystem")
+
+Parsed = TypeVar("Parsed", MemberId, SubsystemId)
+
+MemberArgument = Annotated[
+    str, typer.Argument(metavar="MEMBER", help="JP/{GOV|LG|PUB|COM}/{code}, e.g. JP/LG/131016")
+]
+SubsystemArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="SUBSYSTEM", help="JP/{class}/{code}/{subsystem}, e.g. JP/LG/131016/juki"
+    ),
+]
+ReasonOption = Annotated[str, typer.Option("--reason", help="Why, for the organisation / 理由")]
+StatusOption = Annotated[
+    RegistrationStatus | None, typer.Option("--status", help="Only those in this state")
+]
+
+
+def _parsed(parse: Callable[[str], Parsed], text: str) -> Parsed:
+    try:
+        return parse(text)
+    except InvalidMeshIdentifier as error:
+        raise CliError(str(error)) from None
+
+
+def _registry_call(work: Callable[[RegistryService], str]) -> None:
+    """Run ``work`` in one unit of work and print its line; a refusal is one line."""
+    try:
+        with cli_session() as session:
+            line = work(RegistryService(session))
+    except ProblemError as error:
+        raise CliError(error.detail or error.title) from None
+    typer.echo(line)
+
+
+def _write_csv(header: list[str], rows: Iterable[list[str]]) -> None:
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+
+
+def _iso(moment: datetime) -> str:
+    # SQLite hands back naive datetimes; kiban only ever stores UTC.
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
+def _decision(row: MeshMember | MeshSubsystem) -> list[str]:
+    return [
+        row.status,
+        _iso(row.requested_at),
+        row.requested_by,
+        _iso(row.decided_at) if row.decided_at else "",
+        row.decided_by or "",
+        row.decision_reason or "",
+    ]
+
+
+_DECISION_HEADER = [
+    "status",
+    "requested_at",
+    "requested_by",
+    "decided_at",
+    "decided_by",
+    "reason",
+]
+
+
+@member_app.command("request")
+def request_member(
+    member: MemberArgument,
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="The name, for GOV and PUB members / 名称 (GOV・PUB)"),
+    ] = None,
+) -> None:
+    """Ask for an organisation to join the mesh / 組織の参加を申請する."""
+    parsed = _parsed(MemberId.parse, member)
+    _registry_call(
+        lambda registry: (
+            f"{parsed} {registry.request_member(parsed, requested_by=OPERATOR, name=name).name}:"
+            " requested; waiting for approval / 申請しました(承認待ち)"
+        )
+    )
+
+
+@member_app.command("approve")
+def approve_member(member: MemberArgument) -> None:
+    """Approve a member's request / 参加を承認する."""
+    parsed = _parsed(MemberId.parse, member)
+    _registry_call(
+        lambda registry: (
+            f"{registry.approve_member(parsed, operator=OPERATOR).name} ({parsed}):"
+            " approved / 承認しました"
+        )
+    )
+
+
+@member_app.command("reject")
+def reject_member(member: MemberArgument, reason: ReasonOption) -> None:
+    """Reject a member's request, saying why / 参加を却下する."""
+    parsed = _parsed(MemberId.parse, member)
+    _registry_call(
+        lambda registry: (
+            f"{registry.reject_member(parsed, operator=OPERATOR, reason=reason).name}"
+            f" ({parsed}): rejected / 却下しました"
+        )
+    )
+
+
+@member_app.command("list")
+def list_members(status: StatusOption = None) -> None:
+    """Print the members as CSV / メンバーの一覧 (CSV)."""
+    with cli_session() as session:
+        members = RegistryService(session).members(status)
+        rows = [
+            [str(MemberId.of(row.member_class, row.member_code)), row.name, *_decision(row)]
+            for row in members
+        ]
+    _write_csv(["member", "name", *_DECISION_HEADER], rows)
+
+
+@subsystem_app.command("request")
+def request_subsystem(subsystem: SubsystemArgument) -> None:
+    """Ask for one of a member's subsystems / サブシステムの登録を申請する."""
+    parsed = _parsed(SubsystemId.parse, subsystem)
+
+    def request(registry: RegistryService) -> str:
+        registry.request_subsystem(parsed, requested_by=OPERATOR)
+        return f"{parsed}: requested; waiting for approval / 申請しました(承認待ち)"
+
+    _registry_call(request)
+
+
+@subsystem_app.command("approve")
+def approve_subsystem(subsystem: SubsystemArgument) -> None:
+    """Approve a subsystem; its member must be approved / サブシステムを承認する."""
+    parsed = _parsed(SubsystemId.parse, subsystem)
+
+    def approve(registry: RegistryService) -> str:
+        registry.approve_subsystem(parsed, operator=OPERATOR)
+        return f"{parsed}: approved / 承認しました"
+
+    _registry_call(approve)
+
+
+@subsystem_app.command("reject")
+def reject_subsystem(subsystem: SubsystemArgument, reason: ReasonOption) -> None:
+    """Reject a subsystem, saying why / サブシステムを却下する."""
+    parsed = _parsed(SubsystemId.parse, subsystem)
+
+    def reject(registry: RegistryService) -> str:
+        registry.reject_subsystem(parsed, operator=OPERATOR, reason=reason)
+        return f"{parsed}: rejected / 却下しました"
+
+    _registry_call(reject)
+
+
+@subsystem_app.command("list")
+def list_subsystems(
+    member: Annotated[
+        str | None, typer.Option("--member", help="Only this member's, e.g. JP/LG/131016")
+    ] = None,
+    status: StatusOption = None,
+) -> None:
+    """Print the subsystems as CSV / サブシステムの一覧 (CSV)."""
+    of_member = _parsed(MemberId.parse, member) if member else None
+    with cli_session() as session:
+        rows = [
+            [
+                f"{MemberId.of(row.member_class, row.member_code)}/{row.subsystem_code}",
+                *_decision(row),
+            ]
+            for row in RegistryService(session).subsystems(of_member, status)
+        ]
+    _write_csv(["subsystem", *_DECISION_HEADER], rows)

@@ -1,0 +1,1 @@
+"""The public service mesh (公共サービスメッシュ): organisations exchange data through it."""

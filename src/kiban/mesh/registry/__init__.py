@@ -1,0 +1,1 @@
+"""The central registry: members, subsystems and, later, services and access rights."""

@@ -1,0 +1,80 @@
+"""The central registry's members and subsystems, each registered on the operator's approval.
+
+The mesh is national infrastructure, like the identity provider: its tables are not owned by
+a tenant.  A request stays in the registry whatever its outcome, with who asked, who decided
+and why, so that the register can say how any organisation came to be on it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    String,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kiban.core.database import Base
+from kiban.mesh.identifiers import CODE_MAX_LENGTH, MemberClass
+
+
+class RegistrationStatus(StrEnum):
+    PENDING = "pending"  # asked for, waiting for the registry operator
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+def _one_of(column: str, values: type[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(value.value) for value in values)})"
+
+
+class _Registration:
+    """Who asked for the registration and how the registry operator decided."""
+
+    status: Mapped[str] = mapped_column(String(16))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    requested_by: Mapped[str] = mapped_column(String(128))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    decision_reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class MeshMember(_Registration, Base):
+    """An organisation: a national agency, a local government, a public body or a company."""
+
+    __tablename__ = "mesh_members"
+
+    member_class: Mapped[str] = mapped_column(String(3), primary_key=True)
+    member_code: Mapped[str] = mapped_column(String(13), primary_key=True)
+    name: Mapped[str] = mapped_column(String(256))
+
+    __table_args__ = (
+        CheckConstraint(_one_of("member_class", MemberClass), name="member_class"),
+        CheckConstraint(_one_of("status", RegistrationStatus), name="status"),
+        Index("ix_mesh_members_status", "status"),
+    )
+
+
+class MeshSubsystem(_Registration, Base):
+    """One of a member's systems, which calls or provides services through its gateway."""
+
+    __tablename__ = "mesh_subsystems"
+
+    member_class: Mapped[str] = mapped_column(String(3), primary_key=True)
+    member_code: Mapped[str] = mapped_column(String(13), primary_key=True)
+    subsystem_code: Mapped[str] = mapped_column(String(CODE_MAX_LENGTH), primary_key=True)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["member_class", "member_code"],
+            ["mesh_members.member_class", "mesh_members.member_code"],
+            name="fk_mesh_subsystems_member",
+        ),
+        CheckConstraint(_one_of("status", RegistrationStatus), name="status"),
+        Index("ix_mesh_subsystems_status", "status"),
+    )

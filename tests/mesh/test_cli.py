@@ -1,0 +1,86 @@
+"""``kiban mesh``: the registry operator's commands, on a committed database."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from sqlalchemy import Engine
+
+from kiban.mesh.identifiers import MemberId
+from kiban_command import run_kiban, run_kiban_in_process
+
+
+@pytest.fixture(scope="module")
+def database(private_engine: Engine) -> str:
+    return private_engine.url.render_as_string(hide_password=False)
+
+
+def _rows(stdout: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(stdout)))
+
+
+def test_a_municipality_and_its_subsystem_join(database: str) -> None:
+    # The first step in a process of its own, as the operator runs it.
+    requested = run_kiban("mesh", "member", "request", "JP/LG/131016", database_url=database)
+    assert requested.returncode == 0, requested.stderr
+    assert requested.stdout.startswith("JP/LG/131016 千代田区: requested")
+    for arguments in (
+        ("mesh", "subsystem", "request", "JP/LG/131016/juki"),
+        ("mesh", "member", "approve", "JP/LG/131016"),
+        ("mesh", "subsystem", "approve", "JP/LG/131016/juki"),
+    ):
+        done = run_kiban_in_process(*arguments, database_url=database)
+        assert done.returncode == 0, done.stderr
+    members = _rows(run_kiban_in_process("mesh", "member", "list", database_url=database).stdout)
+    assert [(row["member"], row["name"], row["status"]) for row in members] == [
+        ("JP/LG/131016", "千代田区", "approved")
+    ]
+    assert members[0]["requested_at"].endswith("+00:00")
+    listed = run_kiban_in_process(
+        "mesh", "subsystem", "list", "--member", "JP/LG/131016", database_url=database
+    )
+    assert [row["subsystem"] for row in _rows(listed.stdout)] == ["JP/LG/131016/juki"]
+
+
+def test_a_rejection_says_why(database: str) -> None:
+    agency = str(MemberId.of("GOV", "6000012010023"))
+    requested = run_kiban_in_process(
+        "mesh", "member", "request", agency, "--name", "デジタル庁", database_url=database
+    )
+    assert requested.returncode == 0, requested.stderr
+    rejected = run_kiban_in_process(
+        "mesh", "member", "reject", agency, "--reason", "申請者の確認が取れない",
+        database_url=database,
+    )  # fmt: skip
+    assert rejected.returncode == 0, rejected.stderr
+    pending = run_kiban_in_process(
+        "mesh", "member", "list", "--status", "rejected", database_url=database
+    )
+    assert [row["reason"] for row in _rows(pending.stdout)] == ["申請者の確認が取れない"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (("member", "request", "JP/LG/131017"), "check digit is 7, expected 6"),
+        (("member", "request", "JP/XX/131016"), "member class 'XX'"),
+        (("member", "request", "JP/GOV/6000012010023"), "needs its name (--name)"),
+        (("member", "approve", "JP/LG/011002"), "has not asked to join the mesh"),
+        (("member", "reject", "JP/LG/011002"), "Missing option '--reason'"),
+        (("subsystem", "request", "JP/LG/011002/Juki"), "subsystem code 'Juki'"),
+        (("subsystem", "request", "JP/LG/011002/juki"), "request the member first"),
+        (("member", "list", "--status", "maybe"), "Invalid value for '--status'"),
+    ],
+)
+def test_mistakes_are_one_line_and_change_nothing(
+    database: str, arguments: tuple[str, ...], message: str
+) -> None:
+    before = run_kiban_in_process("mesh", "member", "list", database_url=database).stdout
+    result = run_kiban_in_process("mesh", *arguments, database_url=database)
+    assert result.returncode == 2
+    assert result.stderr.startswith("kiban: error: ")
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert run_kiban_in_process("mesh", "member", "list", database_url=database).stdout == before

@@ -1,0 +1,103 @@
+"""The central registry: joining is asked for, decided by the operator, and audited."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from companies import add_company
+from kiban.core.audit import AuditEvent
+from kiban.core.errors import NotFound
+from kiban.core.identifiers import corporate_number_check_digit
+from kiban.mesh.identifiers import MemberId, SubsystemId
+from kiban.mesh.registry.models import RegistrationStatus
+from kiban.mesh.registry.service import RegistrationRefused, RegistryService
+
+CHIYODA = MemberId.parse("JP/LG/131016")
+JUKI = SubsystemId.of(CHIYODA, "juki")
+AGENCY = MemberId.of("GOV", corporate_number_check_digit("000012010023") + "000012010023")
+
+
+def _company(session: Session, *, closed_on: date | None = None) -> MemberId:
+    number = add_company(
+        session, "000098765432", "株式会社メッシュテスト", "メッシュテスト", closed_on=closed_on
+    )
+    return MemberId.of("COM", number)
+
+
+@pytest.fixture
+def registry(db_session: Session) -> RegistryService:
+    return RegistryService(db_session)
+
+
+def test_a_municipality_joins_on_approval_under_its_registry_name(
+    registry: RegistryService, db_session: Session
+) -> None:
+    requested = registry.request_member(CHIYODA, requested_by="131016:suzuki")
+    assert (requested.name, requested.status) == ("千代田区", RegistrationStatus.PENDING)
+    assert registry.members(RegistrationStatus.APPROVED) == []
+    approved = registry.approve_member(CHIYODA, operator="operator")
+    assert approved.status == RegistrationStatus.APPROVED
+    assert approved.decided_by == "operator"
+    assert [member.name for member in registry.members(RegistrationStatus.APPROVED)] == ["千代田区"]
+    actions = db_session.scalars(
+        select(AuditEvent.action).where(AuditEvent.subject == "mesh:JP/LG/131016")
+    ).all()
+    assert actions == ["mesh.member.request", "mesh.member.approve"]
+
+
+def test_a_subsystem_is_approved_only_after_its_member(registry: RegistryService) -> None:
+    with pytest.raises(RegistrationRefused, match="request the member first"):
+        registry.request_subsystem(JUKI, requested_by="operator")
+    registry.request_member(CHIYODA, requested_by="operator")
+    registry.request_subsystem(JUKI, requested_by="operator")
+    with pytest.raises(RegistrationRefused, match="approve the member first"):
+        registry.approve_subsystem(JUKI, operator="operator")
+    registry.approve_member(CHIYODA, operator="operator")
+    assert registry.approve_subsystem(JUKI, operator="operator").status == "approved"
+    assert [row.subsystem_code for row in registry.subsystems(CHIYODA)] == ["juki"]
+
+
+def test_a_rejection_keeps_its_reason_and_may_be_asked_again(registry: RegistryService) -> None:
+    registry.request_member(AGENCY, requested_by="operator", name="デジタル庁")
+    with pytest.raises(RegistrationRefused, match="needs its reason"):
+        registry.reject_member(AGENCY, operator="operator", reason="   ")
+    rejected = registry.reject_member(AGENCY, operator="operator", reason="名称が登記と異なる")
+    assert (rejected.status, rejected.decision_reason) == ("rejected", "名称が登記と異なる")
+    with pytest.raises(RegistrationRefused, match="rejected, not waiting"):
+        registry.approve_member(AGENCY, operator="operator")
+    again = registry.request_member(AGENCY, requested_by="operator", name="デジタル庁")
+    assert (again.status, again.decision_reason, again.decided_at) == ("pending", None, None)
+
+
+def test_a_request_is_made_once(registry: RegistryService) -> None:
+    registry.request_member(CHIYODA, requested_by="operator")
+    with pytest.raises(RegistrationRefused, match="already waiting"):
+        registry.request_member(CHIYODA, requested_by="operator")
+    registry.approve_member(CHIYODA, operator="operator")
+    with pytest.raises(RegistrationRefused, match="already registered"):
+        registry.request_member(CHIYODA, requested_by="operator")
+
+
+def test_a_member_must_be_the_organisation_its_code_names(
+    registry: RegistryService, db_session: Session
+) -> None:
+    with pytest.raises(NotFound, match="No local government has the code 131008"):
+        registry.request_member(MemberId.of("LG", "131008"), requested_by="operator")
+    with pytest.raises(NotFound, match="No corporation"):
+        registry.request_member(MemberId.of("COM", AGENCY.code), requested_by="operator")
+    with pytest.raises(RegistrationRefused, match="needs its name"):
+        registry.request_member(AGENCY, requested_by="operator")
+    company = _company(db_session)
+    assert (
+        registry.request_member(company, requested_by="operator").name == "株式会社メッシュテスト"
+    )
+
+
+def test_a_closed_company_cannot_join(registry: RegistryService, db_session: Session) -> None:
+    company = _company(db_session, closed_on=date(2025, 3, 31))
+    with pytest.raises(RegistrationRefused, match="closed its registration on 2025-03-31"):
+        registry.request_member(company, requested_by="operator")
