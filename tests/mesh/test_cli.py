@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
 from kiban.mesh.identifiers import MemberId
 from kiban_command import run_kiban, run_kiban_in_process
+from mesh.openapi_support import RESIDENT_CERTIFICATE
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +45,61 @@ def test_a_municipality_and_its_subsystem_join(database: str) -> None:
         "mesh", "subsystem", "list", "--member", "JP/LG/131016", database_url=database
     )
     assert [row["subsystem"] for row in _rows(listed.stdout)] == ["JP/LG/131016/juki"]
+
+
+def test_a_subsystem_publishes_a_service_with_its_openapi_document(
+    database: str, tmp_path: Path
+) -> None:
+    for arguments in (
+        ("member", "request", "JP/LG/472018"),
+        ("member", "approve", "JP/LG/472018"),
+        ("subsystem", "request", "JP/LG/472018/juki"),
+        ("subsystem", "approve", "JP/LG/472018/juki"),
+    ):
+        assert run_kiban_in_process("mesh", *arguments, database_url=database).returncode == 0
+    document = tmp_path / "resident-certificate.yaml"
+    document.write_text(RESIDENT_CERTIFICATE, encoding="utf-8")
+    service = "JP/LG/472018/juki/resident-certificate/v1"
+    published = run_kiban_in_process(
+        "mesh", "service", "publish", service, "--openapi", str(document),
+        "--title", "住民票情報", "--personal-data", database_url=database,
+    )  # fmt: skip
+    assert published.returncode == 0, published.stderr
+    listed = run_kiban_in_process(
+        "mesh", "service", "list", "--subsystem", "JP/LG/472018/juki", database_url=database
+    )
+    assert [(row["service"], row["personal_data"]) for row in _rows(listed.stdout)] == [
+        (service, "yes")
+    ]
+    shown = run_kiban_in_process("mesh", "service", "openapi", service, database_url=database)
+    assert json.loads(shown.stdout)["paths"].keys() == {
+        "/residents/{addressee_number}/certificate",
+        "/residents/{addressee_number}/household",
+    }
+
+
+def test_a_bad_openapi_file_is_one_line_and_publishes_nothing(
+    database: str, tmp_path: Path
+) -> None:
+    service = "JP/LG/472018/juki/household"
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes("title: caf\xe9".encode("latin-1"))
+    invalid = tmp_path / "invalid.json"
+    invalid.write_text('{"openapi": "3.1.0", "info": {"title": "x"}}', encoding="utf-8")
+    for document, message in (
+        (tmp_path / "missing.yaml", "No such file or directory"),
+        (latin1, "is not UTF-8 text"),
+        (invalid, "the OpenAPI document: #/info: 'version' is a required property"),
+    ):
+        result = run_kiban_in_process(
+            "mesh", "service", "publish", service, "--openapi", str(document), "--title", "世帯",
+            database_url=database,
+        )  # fmt: skip
+        assert result.returncode == 2
+        assert message in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    shown = run_kiban_in_process("mesh", "service", "openapi", service, database_url=database)
+    assert "is not published" in shown.stderr
 
 
 def test_a_rejection_says_why(database: str) -> None:

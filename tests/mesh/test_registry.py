@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date
 
 import pytest
@@ -12,9 +14,10 @@ from companies import add_company
 from kiban.core.audit import AuditEvent
 from kiban.core.errors import NotFound
 from kiban.core.identifiers import corporate_number_check_digit
-from kiban.mesh.identifiers import MemberId, SubsystemId
-from kiban.mesh.registry.models import RegistrationStatus
+from kiban.mesh.identifiers import MemberId, ServiceId, SubsystemId
+from kiban.mesh.registry.models import MeshService, RegistrationStatus
 from kiban.mesh.registry.service import RegistrationRefused, RegistryService
+from mesh.openapi_support import RESIDENT_CERTIFICATE
 
 CHIYODA = MemberId.parse("JP/LG/131016")
 JUKI = SubsystemId.of(CHIYODA, "juki")
@@ -101,3 +104,56 @@ def test_a_closed_company_cannot_join(registry: RegistryService, db_session: Ses
     company = _company(db_session, closed_on=date(2025, 3, 31))
     with pytest.raises(RegistrationRefused, match="closed its registration on 2025-03-31"):
         registry.request_member(company, requested_by="operator")
+
+
+def _approved_juki(registry: RegistryService) -> None:
+    registry.request_member(CHIYODA, requested_by="operator")
+    registry.approve_member(CHIYODA, operator="operator")
+    registry.request_subsystem(JUKI, requested_by="operator")
+    registry.approve_subsystem(JUKI, operator="operator")
+
+
+CERTIFICATE = ServiceId.of(JUKI, "resident-certificate", "v1")
+
+
+def _publish(
+    registry: RegistryService, *, title: str = "住民票情報", openapi: str = RESIDENT_CERTIFICATE
+) -> MeshService:
+    return registry.publish_service(
+        CERTIFICATE, title=title, openapi=openapi, personal_data=True, published_by="operator"
+    )
+
+
+def test_an_approved_subsystem_publishes_a_service_and_may_describe_it_anew(
+    registry: RegistryService, db_session: Session
+) -> None:
+    with pytest.raises(RegistrationRefused, match="not an approved subsystem"):
+        _publish(registry)
+    _approved_juki(registry)
+    published = _publish(registry)
+    assert published.personal_data
+    assert json.loads(registry.service(CERTIFICATE).openapi)["openapi"] == "3.1.0"
+    renamed = _publish(registry, title="住民票の写しの情報")
+    assert [service.title for service in registry.services(JUKI)] == [renamed.title]
+    with pytest.raises(NotFound, match="is not published"):
+        registry.service(ServiceId.of(JUKI, "resident-certificate"))
+    published_events = db_session.scalars(
+        select(AuditEvent.action).where(AuditEvent.subject == f"mesh:{CERTIFICATE}")
+    ).all()
+    assert published_events == ["mesh.service.publish", "mesh.service.publish"]
+
+
+@pytest.mark.parametrize(
+    ("title", "openapi", "reason"),
+    [
+        ("住民票情報", '{"openapi": "3.1.0"}', "the OpenAPI document: #: 'info'"),
+        ("  ", RESIDENT_CERTIFICATE, "needs a title"),
+    ],
+)
+def test_a_service_is_published_only_with_a_title_and_a_valid_document(
+    registry: RegistryService, title: str, openapi: str, reason: str
+) -> None:
+    _approved_juki(registry)
+    with pytest.raises(RegistrationRefused, match=re.escape(reason)):
+        _publish(registry, title=title, openapi=openapi)
+    assert registry.services() == []

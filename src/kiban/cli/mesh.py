@@ -10,6 +10,7 @@ import csv
 import sys
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -17,8 +18,13 @@ import typer
 from kiban.cli.context import cli_session
 from kiban.cli.errors import CliError
 from kiban.core.errors import ProblemError
-from kiban.mesh.identifiers import InvalidMeshIdentifier, MemberId, SubsystemId
-from kiban.mesh.registry.models import MeshMember, MeshSubsystem, RegistrationStatus
+from kiban.mesh.identifiers import InvalidMeshIdentifier, MemberId, ServiceId, SubsystemId
+from kiban.mesh.registry.models import (
+    MeshMember,
+    MeshService,
+    MeshSubsystem,
+    RegistrationStatus,
+)
 from kiban.mesh.registry.service import RegistryService
 
 # Whoever runs kiban on the registry's server: the registry operator.
@@ -27,10 +33,12 @@ OPERATOR = "operator"
 app = typer.Typer(no_args_is_help=True)  # its help is in kiban.cli.COMMANDS
 member_app = typer.Typer(no_args_is_help=True, help="Members / メンバー (組織)")
 subsystem_app = typer.Typer(no_args_is_help=True, help="Subsystems / サブシステム")
+service_app = typer.Typer(no_args_is_help=True, help="Services / サービス")
 app.add_typer(member_app, name="member")
 app.add_typer(subsystem_app, name="subsystem")
+app.add_typer(service_app, name="service")
 
-Parsed = TypeVar("Parsed", MemberId, SubsystemId)
+Parsed = TypeVar("Parsed", MemberId, SubsystemId, ServiceId)
 
 MemberArgument = Annotated[
     str, typer.Argument(metavar="MEMBER", help="JP/{GOV|LG|PUB|COM}/{code}, e.g. JP/LG/131016")
@@ -39,6 +47,14 @@ SubsystemArgument = Annotated[
     str,
     typer.Argument(
         metavar="SUBSYSTEM", help="JP/{class}/{code}/{subsystem}, e.g. JP/LG/131016/juki"
+    ),
+]
+ServiceArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="SERVICE",
+        help="JP/{class}/{code}/{subsystem}/{service}[/v{n}], e.g."
+        " JP/LG/131016/juki/resident-certificate/v1",
     ),
 ]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why, for the organisation / 理由")]
@@ -204,3 +220,74 @@ def list_subsystems(
             for row in RegistryService(session).subsystems(of_member, status)
         ]
     _write_csv(["subsystem", *_DECISION_HEADER], rows)
+
+
+@service_app.command("publish")
+def publish_service(
+    service: ServiceArgument,
+    openapi: Annotated[
+        Path, typer.Option("--openapi", help="Its OpenAPI 3 document, JSON or YAML")
+    ],
+    title: Annotated[str, typer.Option("--title", help="What it is / 名称")],
+    personal_data: Annotated[
+        bool,
+        typer.Option(
+            "--personal-data",
+            help="Its answers carry a person's data / 個人情報を含む",
+        ),
+    ] = False,
+) -> None:
+    """Publish a service of an approved subsystem, or describe it anew / サービスを公開する."""
+    parsed = _parsed(ServiceId.parse, service)
+    try:
+        document = openapi.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CliError(f"cannot read {openapi}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise CliError(f"{openapi} is not UTF-8 text") from None
+
+    def publish(registry: RegistryService) -> str:
+        registry.publish_service(
+            parsed,
+            title=title,
+            openapi=document,
+            personal_data=personal_data,
+            published_by=OPERATOR,
+        )
+        return f"{parsed}: published / 公開しました"
+
+    _registry_call(publish)
+
+
+@service_app.command("list")
+def list_services(
+    subsystem: Annotated[
+        str | None, typer.Option("--subsystem", help="Only this subsystem's")
+    ] = None,
+) -> None:
+    """Print the services as CSV / サービスの一覧 (CSV)."""
+    of_subsystem = _parsed(SubsystemId.parse, subsystem) if subsystem else None
+    with cli_session() as session:
+        rows = [
+            [
+                _service_id(row),
+                row.title,
+                "yes" if row.personal_data else "no",
+                _iso(row.published_at),
+                row.published_by,
+            ]
+            for row in RegistryService(session).services(of_subsystem)
+        ]
+    _write_csv(["service", "title", "personal_data", "published_at", "published_by"], rows)
+
+
+@service_app.command("openapi")
+def show_openapi(service: ServiceArgument) -> None:
+    """Print a service's OpenAPI document (JSON) / OpenAPI 文書を表示する."""
+    parsed = _parsed(ServiceId.parse, service)
+    _registry_call(lambda registry: registry.service(parsed).openapi)
+
+
+def _service_id(row: MeshService) -> str:
+    subsystem = SubsystemId.of(MemberId.of(row.member_class, row.member_code), row.subsystem_code)
+    return str(ServiceId.of(subsystem, row.service_code, row.version or None))

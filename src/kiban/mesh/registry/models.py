@@ -11,11 +11,13 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKeyConstraint,
     Index,
     String,
+    Text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -77,4 +79,39 @@ class MeshSubsystem(_Registration, Base):
         ),
         CheckConstraint(_one_of("status", RegistrationStatus), name="status"),
         Index("ix_mesh_subsystems_status", "status"),
+    )
+
+
+class MeshService(Base):
+    """A service an approved subsystem provides, described by an OpenAPI document.
+
+    Published by the providing member, without the operator's approval: who may call it is
+    decided by the provider's access rights.  ``version`` is empty for an unversioned service.
+    """
+
+    __tablename__ = "mesh_services"
+
+    member_class: Mapped[str] = mapped_column(String(3), primary_key=True)
+    member_code: Mapped[str] = mapped_column(String(13), primary_key=True)
+    subsystem_code: Mapped[str] = mapped_column(String(CODE_MAX_LENGTH), primary_key=True)
+    service_code: Mapped[str] = mapped_column(String(CODE_MAX_LENGTH), primary_key=True)
+    version: Mapped[str] = mapped_column(String(8), primary_key=True)
+    title: Mapped[str] = mapped_column(String(256))
+    # Whether answers carry a person's data: then every call needs a purpose and legal basis,
+    # and every answer leaves a data-tracker record.
+    personal_data: Mapped[bool] = mapped_column(Boolean)
+    openapi: Mapped[str] = mapped_column(Text)  # the OpenAPI 3 document, as JSON
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    published_by: Mapped[str] = mapped_column(String(128))
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["member_class", "member_code", "subsystem_code"],
+            [
+                "mesh_subsystems.member_class",
+                "mesh_subsystems.member_code",
+                "mesh_subsystems.subsystem_code",
+            ],
+            name="fk_mesh_services_subsystem",
+        ),
     )

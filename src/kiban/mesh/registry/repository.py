@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kiban.mesh.identifiers import MemberId, SubsystemId
-from kiban.mesh.registry.models import MeshMember, MeshSubsystem, RegistrationStatus
+from kiban.mesh.identifiers import MemberId, ServiceId, SubsystemId
+from kiban.mesh.registry.models import MeshMember, MeshService, MeshSubsystem, RegistrationStatus
 from kiban.registry.corporations.models import Corporation
 from kiban.registry.localgov.models import LocalGovernment
 
@@ -17,7 +17,7 @@ class RegistryRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add(self, row: MeshMember | MeshSubsystem) -> None:
+    def add(self, row: MeshMember | MeshSubsystem | MeshService) -> None:
         self.session.add(row)
         self.session.flush()
 
@@ -49,6 +49,35 @@ class RegistryRepository:
             )
         if status is not None:
             statement = statement.where(MeshSubsystem.status == status.value)
+        return self.session.scalars(statement).all()
+
+    def service(self, service: ServiceId) -> MeshService | None:
+        subsystem = service.subsystem
+        return self.session.get(
+            MeshService,
+            (
+                subsystem.member.member_class.value,
+                subsystem.member.code,
+                subsystem.code,
+                service.code,
+                service.version or "",
+            ),
+        )
+
+    def services(self, subsystem: SubsystemId | None = None) -> Sequence[MeshService]:
+        statement = select(MeshService).order_by(
+            MeshService.member_class,
+            MeshService.member_code,
+            MeshService.subsystem_code,
+            MeshService.service_code,
+            MeshService.version,
+        )
+        if subsystem is not None:
+            statement = statement.where(
+                MeshService.member_class == subsystem.member.member_class.value,
+                MeshService.member_code == subsystem.member.code,
+                MeshService.subsystem_code == subsystem.code,
+            )
         return self.session.scalars(statement).all()
 
     def local_government(self, code: str) -> LocalGovernment | None:

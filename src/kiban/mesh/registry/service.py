@@ -5,7 +5,8 @@ be one of the local-government registry, a company one of the corporation regist
 still open.  National agencies and quasi-public bodies are named by whoever asks, since the
 corporation registry kiban ships holds neither.  A subsystem is asked for by its member, and
 approved only once the member is.  A rejected request may be made again; every request and
-decision is an audit event.
+decision is an audit event.  An approved subsystem publishes its services, each with an
+OpenAPI document, without the operator: who may call them is the provider's decision.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from kiban.core.audit import AuditOutcome, record_audit
 from kiban.core.errors import NotFound, ProblemError
-from kiban.mesh.identifiers import MemberClass, MemberId, SubsystemId
-from kiban.mesh.registry.models import MeshMember, MeshSubsystem, RegistrationStatus
+from kiban.mesh.identifiers import MemberClass, MemberId, ServiceId, SubsystemId
+from kiban.mesh.openapi import InvalidOpenAPI, as_json, read_openapi
+from kiban.mesh.registry.models import MeshMember, MeshService, MeshSubsystem, RegistrationStatus
 from kiban.mesh.registry.repository import RegistryRepository
 
 Registration = TypeVar("Registration", MeshMember, MeshSubsystem)
@@ -110,6 +112,63 @@ class RegistryService:
         self, member: MemberId | None = None, status: RegistrationStatus | None = None
     ) -> Sequence[MeshSubsystem]:
         return self.repository.subsystems(member, status)
+
+    # Services ---------------------------------------------------------------------------
+
+    def publish_service(
+        self,
+        service: ServiceId,
+        *,
+        title: str,
+        openapi: str,
+        personal_data: bool,
+        published_by: str,
+    ) -> MeshService:
+        """Publish a service of an approved subsystem, or a new description of it.
+
+        ``openapi`` is its OpenAPI 3 document, JSON or YAML, checked before anything is kept.
+        """
+        now = datetime.now(UTC)
+        title = title.strip()
+        if not title or len(title) > NAME_MAX_LENGTH:
+            raise RegistrationRefused(
+                f"a service needs a title of at most {NAME_MAX_LENGTH} characters"
+            )
+        try:
+            document = read_openapi(openapi)
+        except InvalidOpenAPI as error:
+            raise RegistrationRefused(f"the OpenAPI document: {error}") from None
+        subsystem = self.repository.subsystem(service.subsystem)
+        if subsystem is None or subsystem.status != RegistrationStatus.APPROVED:
+            raise RegistrationRefused(
+                f"{service.subsystem} is not an approved subsystem: it cannot provide services"
+            )
+        published = self.repository.service(service)
+        if published is None:
+            published = MeshService(
+                member_class=service.subsystem.member.member_class.value,
+                member_code=service.subsystem.member.code,
+                subsystem_code=service.subsystem.code,
+                service_code=service.code,
+                version=service.version or "",
+            )
+        published.title = title
+        published.personal_data = personal_data
+        published.openapi = as_json(document)
+        published.published_at = now
+        published.published_by = published_by
+        self.repository.add(published)
+        self._audit("mesh.service.publish", published_by, str(service), now)
+        return published
+
+    def service(self, service: ServiceId) -> MeshService:
+        published = self.repository.service(service)
+        if published is None:
+            raise NotFound(f"{service} is not published")
+        return published
+
+    def services(self, subsystem: SubsystemId | None = None) -> Sequence[MeshService]:
+        return self.repository.services(subsystem)
 
     # ------------------------------------------------------------------------------------
 
