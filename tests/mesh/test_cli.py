@@ -102,6 +102,50 @@ def test_a_bad_openapi_file_is_one_line_and_publishes_nothing(
     assert "is not published" in shown.stderr
 
 
+def test_a_provider_grants_a_group_one_operation_and_takes_it_back(
+    database: str, tmp_path: Path
+) -> None:
+    document = tmp_path / "resident-certificate.yaml"
+    document.write_text(RESIDENT_CERTIFICATE, encoding="utf-8")
+    service = "JP/LG/271004/juki/resident-certificate/v1"
+    certificate = "GET /residents/{addressee_number}/certificate"
+    for arguments in (
+        ("member", "request", "JP/LG/271004"),
+        ("member", "approve", "JP/LG/271004"),
+        ("subsystem", "request", "JP/LG/271004/juki"),
+        ("subsystem", "approve", "JP/LG/271004/juki"),
+        ("subsystem", "request", "JP/LG/271004/tax"),
+        ("subsystem", "approve", "JP/LG/271004/tax"),
+        ("service", "publish", service, "--openapi", str(document), "--title", "住民票情報"),
+        ("group", "create", "osaka-tax", "--owner", "JP/LG/271004", "--description", "税務"),
+        ("group", "add", "osaka-tax", "JP/LG/271004/tax", "--owner", "JP/LG/271004"),
+        ("access", "grant", service, "local-group:osaka-tax", "--endpoint", certificate),
+    ):
+        done = run_kiban_in_process("mesh", *arguments, database_url=database)
+        assert done.returncode == 0, (arguments, done.stderr)
+    rights = _rows(
+        run_kiban_in_process("mesh", "access", "list", service, database_url=database).stdout
+    )
+    assert [(row["endpoint"], row["to"]) for row in rights] == [
+        (certificate, "local-group:osaka-tax")
+    ]
+
+    def check(path: str) -> int:
+        return run_kiban_in_process(
+            "mesh", "access", "check", "JP/LG/271004/tax", service, "GET", path,
+            database_url=database,
+        ).returncode  # fmt: skip
+
+    assert check("/residents/000000012/certificate") == 0
+    assert check("/residents/000000012/household") == 1
+    revoked = run_kiban_in_process(
+        "mesh", "access", "revoke", service, "local-group:osaka-tax", "--endpoint", certificate,
+        database_url=database,
+    )  # fmt: skip
+    assert revoked.returncode == 0, revoked.stderr
+    assert check("/residents/000000012/certificate") == 1
+
+
 def test_a_rejection_says_why(database: str) -> None:
     agency = str(MemberId.of("GOV", "6000012010023"))
     requested = run_kiban_in_process(
@@ -130,6 +174,10 @@ def test_a_rejection_says_why(database: str) -> None:
         (("subsystem", "request", "JP/LG/011002/Juki"), "subsystem code 'Juki'"),
         (("subsystem", "request", "JP/LG/011002/juki"), "request the member first"),
         (("member", "list", "--status", "maybe"), "Invalid value for '--status'"),
+        (("group", "add", "nobody", "JP/LG/011002/juki"), "no group group:nobody"),
+        (("group", "create", "Bad", "--description", "x"), "group code 'Bad'"),
+        (("access", "grant", "JP/LG/011002/juki/x", "group:g"), "is not published"),
+        (("access", "list", "JP/LG/011002/juki/x/1"), "version '1'"),
     ],
 )
 def test_mistakes_are_one_line_and_change_nothing(

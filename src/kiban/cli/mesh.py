@@ -14,12 +14,15 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
+from sqlalchemy.orm import Session
 
 from kiban.cli.context import cli_session
 from kiban.cli.errors import CliError
 from kiban.core.errors import ProblemError
 from kiban.mesh.identifiers import InvalidMeshIdentifier, MemberId, ServiceId, SubsystemId
+from kiban.mesh.registry.access import AccessService, Endpoint, Grantee
 from kiban.mesh.registry.models import (
+    GrantedTo,
     MeshMember,
     MeshService,
     MeshSubsystem,
@@ -39,6 +42,7 @@ app.add_typer(subsystem_app, name="subsystem")
 app.add_typer(service_app, name="service")
 
 Parsed = TypeVar("Parsed", MemberId, SubsystemId, ServiceId)
+Service = TypeVar("Service", RegistryService, AccessService)
 
 MemberArgument = Annotated[
     str, typer.Argument(metavar="MEMBER", help="JP/{GOV|LG|PUB|COM}/{code}, e.g. JP/LG/131016")
@@ -70,14 +74,18 @@ def _parsed(parse: Callable[[str], Parsed], text: str) -> Parsed:
         raise CliError(str(error)) from None
 
 
-def _registry_call(work: Callable[[RegistryService], str]) -> None:
+def _call(make: Callable[[Session], Service], work: Callable[[Service], str]) -> None:
     """Run ``work`` in one unit of work and print its line; a refusal is one line."""
     try:
         with cli_session() as session:
-            line = work(RegistryService(session))
+            line = work(make(session))
     except ProblemError as error:
         raise CliError(error.detail or error.title) from None
     typer.echo(line)
+
+
+def _registry_call(work: Callable[[RegistryService], str]) -> None:
+    _call(RegistryService, work)
 
 
 def _write_csv(header: list[str], rows: Iterable[list[str]]) -> None:
@@ -291,3 +299,147 @@ def show_openapi(service: ServiceArgument) -> None:
 def _service_id(row: MeshService) -> str:
     subsystem = SubsystemId.of(MemberId.of(row.member_class, row.member_code), row.subsystem_code)
     return str(ServiceId.of(subsystem, row.service_code, row.version or None))
+
+
+group_app = typer.Typer(no_args_is_help=True, help="Groups of subsystems / グループ")
+access_app = typer.Typer(no_args_is_help=True, help="Access rights to services / アクセス権")
+app.add_typer(group_app, name="group")
+app.add_typer(access_app, name="access")
+
+GroupArgument = Annotated[str, typer.Argument(metavar="GROUP", help="The group's code")]
+OwnerOption = Annotated[
+    str | None,
+    typer.Option("--owner", help="The member whose local group it is; without it, a global group"),
+]
+GranteeArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="TO",
+        help="A subsystem (JP/LG/011002/tax), group:CODE or local-group:CODE",
+    ),
+]
+EndpointOption = Annotated[
+    str | None,
+    typer.Option(
+        "--endpoint", help="One operation, e.g. 'GET /residents/{id}'; without it, all of them"
+    ),
+]
+
+
+def _access_call(work: Callable[[AccessService], str]) -> None:
+    _call(AccessService, work)
+
+
+def _owner_of(owner: str | None) -> MemberId | None:
+    return _parsed(MemberId.parse, owner) if owner else None
+
+
+@group_app.command("create")
+def create_group(
+    group: GroupArgument,
+    description: Annotated[str, typer.Option("--description", help="What it gathers / 説明")],
+    owner: OwnerOption = None,
+) -> None:
+    """Create a global group, or a member's local group / グループを作る."""
+    of = _owner_of(owner)
+
+    def create(access: AccessService) -> str:
+        access.create_group(group, owner=of, description=description, actor=OPERATOR)
+        return f"{group}: created / 作成しました"
+
+    _access_call(create)
+
+
+@group_app.command("add")
+def add_to_group(
+    group: GroupArgument, subsystem: SubsystemArgument, owner: OwnerOption = None
+) -> None:
+    """Add an approved subsystem to a group / グループに加える."""
+    of, parsed = _owner_of(owner), _parsed(SubsystemId.parse, subsystem)
+
+    def add(access: AccessService) -> str:
+        access.add_to_group(group, parsed, owner=of, actor=OPERATOR)
+        return f"{parsed}: added to {group} / 追加しました"
+
+    _access_call(add)
+
+
+@group_app.command("remove")
+def remove_from_group(
+    group: GroupArgument, subsystem: SubsystemArgument, owner: OwnerOption = None
+) -> None:
+    """Take a subsystem out of a group / グループから外す."""
+    of, parsed = _owner_of(owner), _parsed(SubsystemId.parse, subsystem)
+
+    def remove(access: AccessService) -> str:
+        access.remove_from_group(group, parsed, owner=of, actor=OPERATOR)
+        return f"{parsed}: removed from {group} / 外しました"
+
+    _access_call(remove)
+
+
+@group_app.command("show")
+def show_group(group: GroupArgument, owner: OwnerOption = None) -> None:
+    """Print a group's subsystems, one a line / グループの構成."""
+    of = _owner_of(owner)
+    _access_call(lambda access: "\n".join(str(s) for s in access.group_subsystems(group, owner=of)))
+
+
+@access_app.command("grant")
+def grant(service: ServiceArgument, to: GranteeArgument, endpoint: EndpointOption = None) -> None:
+    """Let a subsystem or a group call a service, or one operation of it / アクセス権を与える."""
+    parsed = _parsed(ServiceId.parse, service)
+
+    def give(access: AccessService) -> str:
+        grantee, scope = Grantee.parse(to), Endpoint.parse(endpoint)
+        access.grant(parsed, grantee, endpoint=scope, actor=OPERATOR)
+        return f"{grantee} may call {scope} of {parsed} / アクセス権を与えました"
+
+    _access_call(give)
+
+
+@access_app.command("revoke")
+def revoke(service: ServiceArgument, to: GranteeArgument, endpoint: EndpointOption = None) -> None:
+    """Take a right back / アクセス権を取り消す."""
+    parsed = _parsed(ServiceId.parse, service)
+
+    def take_back(access: AccessService) -> str:
+        grantee, scope = Grantee.parse(to), Endpoint.parse(endpoint)
+        access.revoke(parsed, grantee, endpoint=scope, actor=OPERATOR)
+        return f"{grantee} may no longer call {scope} of {parsed} / 取り消しました"
+
+    _access_call(take_back)
+
+
+@access_app.command("list")
+def list_rights(service: ServiceArgument) -> None:
+    """Print a service's access rights as CSV / アクセス権の一覧 (CSV)."""
+    parsed = _parsed(ServiceId.parse, service)
+    with cli_session() as session:
+        rows = [
+            [
+                str(Endpoint(row.method, row.path)),
+                str(Grantee(GrantedTo(row.granted_to), row.subject)),
+                _iso(row.granted_at),
+                row.granted_by,
+            ]
+            for row in AccessService(session).rights(parsed)
+        ]
+    _write_csv(["endpoint", "to", "granted_at", "granted_by"], rows)
+
+
+@access_app.command("check")
+def check(
+    client: Annotated[str, typer.Argument(metavar="CLIENT", help="The calling subsystem")],
+    service: ServiceArgument,
+    method: Annotated[str, typer.Argument(metavar="METHOD")],
+    path: Annotated[str, typer.Argument(metavar="PATH")],
+) -> None:
+    """Say whether a subsystem may make a call; exit 1 when not / 呼び出せるか確かめる."""
+    caller, parsed = _parsed(SubsystemId.parse, client), _parsed(ServiceId.parse, service)
+    with cli_session() as session:
+        allowed = AccessService(session).is_allowed(caller, parsed, method, path)
+    verdict = "allowed / 可" if allowed else "denied / 不可"
+    typer.echo(f"{verdict}: {caller} → {method.upper()} {path} of {parsed}")
+    if not allowed:
+        raise typer.Exit(1)

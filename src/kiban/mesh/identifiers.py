@@ -62,7 +62,8 @@ def _member_code(member_class: MemberClass, code: str) -> str:
         ) from None
 
 
-def _chosen_code(what: str, code: str) -> str:
+def chosen_code(what: str, code: str) -> str:
+    """``code``, a subsystem, service or group code a member chose, once it is well formed."""
     if not code or len(code) > CODE_MAX_LENGTH or not _CODE.match(code):
         raise InvalidMeshIdentifier(
             f"{what} code {code!r}: lower-case letters, digits and single hyphens,"
@@ -123,7 +124,7 @@ class SubsystemId:
 
     @classmethod
     def of(cls, member: MemberId, code: str) -> SubsystemId:
-        return cls(member, _chosen_code("subsystem", code))
+        return cls(member, chosen_code("subsystem", code))
 
     @classmethod
     def parse(cls, text: str) -> SubsystemId:
@@ -146,7 +147,7 @@ class ServiceId:
     def of(cls, subsystem: SubsystemId, code: str, version: str | None = None) -> ServiceId:
         if version is not None and not _VERSION.match(version):
             raise InvalidMeshIdentifier(f"version {version!r}: v1, v2, …")
-        return cls(subsystem, _chosen_code("service", code), version)
+        return cls(subsystem, chosen_code("service", code), version)
 
     @classmethod
     def parse(cls, text: str) -> ServiceId:

@@ -115,3 +115,93 @@ class MeshService(Base):
             name="fk_mesh_services_subsystem",
         ),
     )
+
+
+class GroupScope(StrEnum):
+    GLOBAL = "global"  # defined by the registry operator, usable by every provider
+    LOCAL = "local"  # defined by one member, for its own services' access rights
+
+
+class MeshGroup(Base):
+    """A named set of subsystems that access rights can be granted to at once.
+
+    A global group has no owner (its owner columns are empty); a local group belongs to the
+    member that defined it.
+    """
+
+    __tablename__ = "mesh_groups"
+
+    owner_class: Mapped[str] = mapped_column(String(3), primary_key=True)
+    owner_code: Mapped[str] = mapped_column(String(13), primary_key=True)
+    group_code: Mapped[str] = mapped_column(String(CODE_MAX_LENGTH), primary_key=True)
+    description: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MeshGroupMember(Base):
+    __tablename__ = "mesh_group_members"
+
+    owner_class: Mapped[str] = mapped_column(String(3), primary_key=True)
+    owner_code: Mapped[str] = mapped_column(String(13), primary_key=True)
+    group_code: Mapped[str] = mapped_column(String(CODE_MAX_LENGTH), primary_key=True)
+    member_class: Mapped[str] = mapped_column(String(3), primary_key=True)
+    member_code: Mapped[str] = mapped_column(String(13), primary_key=True)
+    subsystem_code: Mapped[str] = mapped_column(String(CODE_MAX_LENGTH), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["owner_class", "owner_code", "group_code"],
+            ["mesh_groups.owner_class", "mesh_groups.owner_code", "mesh_groups.group_code"],
+            name="fk_mesh_group_members_group",
+        ),
+        ForeignKeyConstraint(
+            ["member_class", "member_code", "subsystem_code"],
+            [
+                "mesh_subsystems.member_class",
+                "mesh_subsystems.member_code",
+                "mesh_subsystems.subsystem_code",
+            ],
+            name="fk_mesh_group_members_subsystem",
+        ),
+    )
+
+
+class GrantedTo(StrEnum):
+    SUBSYSTEM = "subsystem"
+    GLOBAL_GROUP = "global_group"
+    LOCAL_GROUP = "local_group"
+
+
+class MeshAccessRight(Base):
+    """Who may call a service: all of it (method and path ``*``) or one of its operations."""
+
+    __tablename__ = "mesh_access_rights"
+
+    member_class: Mapped[str] = mapped_column(String(3), primary_key=True)
+    member_code: Mapped[str] = mapped_column(String(13), primary_key=True)
+    subsystem_code: Mapped[str] = mapped_column(String(CODE_MAX_LENGTH), primary_key=True)
+    service_code: Mapped[str] = mapped_column(String(CODE_MAX_LENGTH), primary_key=True)
+    version: Mapped[str] = mapped_column(String(8), primary_key=True)
+    method: Mapped[str] = mapped_column(String(8), primary_key=True)
+    path: Mapped[str] = mapped_column(String(512), primary_key=True)
+    granted_to: Mapped[str] = mapped_column(String(16), primary_key=True)
+    # A subsystem's identifier (JP/LG/131016/juki), or a group's code.
+    subject: Mapped[str] = mapped_column(String(160), primary_key=True)
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    granted_by: Mapped[str] = mapped_column(String(128))
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["member_class", "member_code", "subsystem_code", "service_code", "version"],
+            [
+                "mesh_services.member_class",
+                "mesh_services.member_code",
+                "mesh_services.subsystem_code",
+                "mesh_services.service_code",
+                "mesh_services.version",
+            ],
+            name="fk_mesh_access_rights_service",
+        ),
+        CheckConstraint(_one_of("granted_to", GrantedTo), name="granted_to"),
+    )

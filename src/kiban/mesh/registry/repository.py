@@ -7,8 +7,17 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kiban.core.database import Base
 from kiban.mesh.identifiers import MemberId, ServiceId, SubsystemId
-from kiban.mesh.registry.models import MeshMember, MeshService, MeshSubsystem, RegistrationStatus
+from kiban.mesh.registry.models import (
+    MeshAccessRight,
+    MeshGroup,
+    MeshGroupMember,
+    MeshMember,
+    MeshService,
+    MeshSubsystem,
+    RegistrationStatus,
+)
 from kiban.registry.corporations.models import Corporation
 from kiban.registry.localgov.models import LocalGovernment
 
@@ -17,8 +26,12 @@ class RegistryRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add(self, row: MeshMember | MeshSubsystem | MeshService) -> None:
+    def add(self, row: Base) -> None:
         self.session.add(row)
+        self.session.flush()
+
+    def delete(self, row: Base) -> None:
+        self.session.delete(row)
         self.session.flush()
 
     def member(self, member: MemberId) -> MeshMember | None:
@@ -79,6 +92,62 @@ class RegistryRepository:
                 MeshService.subsystem_code == subsystem.code,
             )
         return self.session.scalars(statement).all()
+
+    def group(self, owner_class: str, owner_code: str, code: str) -> MeshGroup | None:
+        return self.session.get(MeshGroup, (owner_class, owner_code, code))
+
+    def group_member(self, group: MeshGroup, subsystem: SubsystemId) -> MeshGroupMember | None:
+        return self.session.get(
+            MeshGroupMember,
+            (
+                group.owner_class,
+                group.owner_code,
+                group.group_code,
+                subsystem.member.member_class.value,
+                subsystem.member.code,
+                subsystem.code,
+            ),
+        )
+
+    def group_subsystems(self, group: MeshGroup) -> list[SubsystemId]:
+        rows = self.session.scalars(
+            select(MeshGroupMember)
+            .where(
+                MeshGroupMember.owner_class == group.owner_class,
+                MeshGroupMember.owner_code == group.owner_code,
+                MeshGroupMember.group_code == group.group_code,
+            )
+            .order_by(
+                MeshGroupMember.member_class,
+                MeshGroupMember.member_code,
+                MeshGroupMember.subsystem_code,
+            )
+        )
+        return [
+            SubsystemId.of(MemberId.of(row.member_class, row.member_code), row.subsystem_code)
+            for row in rows
+        ]
+
+    def in_group(self, owner: tuple[str, str], code: str, subsystem: SubsystemId) -> bool:
+        group = self.group(*owner, code)
+        return group is not None and self.group_member(group, subsystem) is not None
+
+    def right(self, key: tuple[str, ...]) -> MeshAccessRight | None:
+        return self.session.get(MeshAccessRight, key)
+
+    def rights(self, service: ServiceId) -> Sequence[MeshAccessRight]:
+        member = service.subsystem.member
+        return self.session.scalars(
+            select(MeshAccessRight)
+            .where(
+                MeshAccessRight.member_class == member.member_class.value,
+                MeshAccessRight.member_code == member.code,
+                MeshAccessRight.subsystem_code == service.subsystem.code,
+                MeshAccessRight.service_code == service.code,
+                MeshAccessRight.version == (service.version or ""),
+            )
+            .order_by(MeshAccessRight.method, MeshAccessRight.path, MeshAccessRight.subject)
+        ).all()
 
     def local_government(self, code: str) -> LocalGovernment | None:
         return self.session.get(LocalGovernment, code)

@@ -11,13 +11,13 @@ OpenAPI document, without the operator: who may call them is the provider's deci
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
-from kiban.core.audit import AuditOutcome, record_audit
+from kiban.core.audit import AuditDetail, AuditOutcome, record_audit
 from kiban.core.errors import NotFound, ProblemError
 from kiban.mesh.identifiers import MemberClass, MemberId, ServiceId, SubsystemId
 from kiban.mesh.openapi import InvalidOpenAPI, as_json, read_openapi
@@ -28,6 +28,27 @@ Registration = TypeVar("Registration", MeshMember, MeshSubsystem)
 
 NAME_MAX_LENGTH = 256
 REASON_MAX_LENGTH = 500
+
+
+def record_registry_change(
+    session: Session,
+    action: str,
+    actor: str,
+    identifier: str,
+    details: Mapping[str, AuditDetail] | None = None,
+    *,
+    now: datetime | None = None,
+) -> None:
+    """An audit event about a registry entry, named ``mesh:{identifier}``."""
+    record_audit(
+        session,
+        action,
+        AuditOutcome.SUCCESS,
+        actor=actor,
+        subject=f"mesh:{identifier}",
+        details=details,
+        now=now,
+    )
 
 
 class RegistrationRefused(ProblemError):
@@ -233,14 +254,7 @@ class RegistryService:
         return registration
 
     def _audit(self, action: str, actor: str, identifier: str, now: datetime) -> None:
-        record_audit(
-            self.session,
-            action,
-            AuditOutcome.SUCCESS,
-            actor=actor,
-            subject=f"mesh:{identifier}",
-            now=now,
-        )
+        record_registry_change(self.session, action, actor, identifier, now=now)
 
 
 def _status_label(status: str) -> str:
