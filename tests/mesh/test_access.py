@@ -106,6 +106,7 @@ def test_a_revoked_right_allows_nothing_more(access: AccessService, db_session: 
         ("group:Bad_Code", None, RegistrationRefused, "group code 'Bad_Code'"),
         ("JP/LG/011002/tax", "DELETE /residents", RegistrationRefused, "has no operation"),
         ("JP/LG/011002/tax", "fetch everything", RegistrationRefused, "an endpoint is METHOD"),
+        ("JP/LG/011002/tax", "GET /" + "a" * 512, RegistrationRefused, "at most 512 characters"),
     ],
 )
 def test_a_right_needs_a_real_grantee_and_operation(

@@ -45,6 +45,7 @@ from kiban.mesh.registry.service import (
 GLOBAL_GROUP = "group:"  # group:municipal-tax
 LOCAL_GROUP = "local-group:"  # local-group:partners, the provider's own
 WHOLE_SERVICE = "*"
+MAX_PATH_LENGTH = 512  # mesh_access_rights.path
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,8 @@ class Endpoint:
         if text is None or text.strip() in ("", WHOLE_SERVICE):
             return cls()
         method, _, path = text.strip().partition(" ")
+        if len(path) > MAX_PATH_LENGTH:
+            raise RegistrationRefused(f"an endpoint's path is at most {MAX_PATH_LENGTH} characters")
         if method.lower() not in HTTP_METHODS or not path.strip().startswith("/"):
             raise RegistrationRefused(
                 f"an endpoint is METHOD /path, e.g. 'GET /residents/{{id}}', not {text!r}"
