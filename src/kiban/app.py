@@ -38,6 +38,7 @@ def _include_routers(app: FastAPI) -> None:
     from kiban.identity.oidc.api import router as oidc_router
     from kiban.identity.oidc.pages import router as oidc_pages_router
     from kiban.identity.staff.pages import router as staff_pages_router
+    from kiban.mesh.api import router as mesh_router
     from kiban.registry.addresses.api import router as addresses_router
     from kiban.registry.addresses.pages import router as address_pages_router
     from kiban.registry.corporations.api import router as corporations_router
@@ -60,6 +61,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(staff_pages_router)
     app.include_router(business_pages_router)
     app.include_router(localgov_pages_router)
+    app.include_router(mesh_router)
     install_pages(app)  # the home page, /static and HTML error pages
 
 

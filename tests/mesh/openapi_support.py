@@ -1,6 +1,11 @@
-"""OpenAPI documents of mesh services, for the tests."""
+"""Registered members and services with their OpenAPI documents, for the mesh tests."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+
+from kiban.mesh.identifiers import MemberId, ServiceId, SubsystemId
+from kiban.mesh.registry.service import RegistryService
 
 RESIDENT_CERTIFICATE = """\
 openapi: 3.1.0
@@ -19,3 +24,26 @@ paths:
       responses:
         "200": {description: 世帯}
 """
+
+
+def register(
+    registry: RegistryService,
+    members: Sequence[MemberId],
+    subsystems: Sequence[SubsystemId],
+    service: ServiceId | None = None,
+) -> None:
+    """Approve ``members`` and ``subsystems``; publish ``service`` with RESIDENT_CERTIFICATE."""
+    for member in members:
+        registry.request_member(member, requested_by="operator")
+        registry.approve_member(member, operator="operator")
+    for subsystem in subsystems:
+        registry.request_subsystem(subsystem, requested_by="operator")
+        registry.approve_subsystem(subsystem, operator="operator")
+    if service is not None:
+        registry.publish_service(
+            service,
+            title="住民票情報",
+            openapi=RESIDENT_CERTIFICATE,
+            personal_data=True,
+            published_by="operator",
+        )

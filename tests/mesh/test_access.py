@@ -11,7 +11,7 @@ from kiban.core.errors import NotFound
 from kiban.mesh.identifiers import MemberId, ServiceId, SubsystemId
 from kiban.mesh.registry.access import AccessService, Endpoint, Grantee
 from kiban.mesh.registry.service import RegistrationRefused, RegistryService
-from mesh.openapi_support import RESIDENT_CERTIFICATE
+from mesh.openapi_support import register
 
 CHIYODA = MemberId.parse("JP/LG/131016")
 SAPPORO = MemberId.parse("JP/LG/011002")
@@ -26,19 +26,11 @@ ONE_HOUSEHOLD = ("GET", "/residents/000000012/household")
 
 @pytest.fixture
 def access(db_session: Session) -> AccessService:
-    registry = RegistryService(db_session)
-    for member in (CHIYODA, SAPPORO, NAHA):
-        registry.request_member(member, requested_by="operator")
-        registry.approve_member(member, operator="operator")
-    for subsystem in (JUKI, SAPPORO_TAX, NAHA_TAX):
-        registry.request_subsystem(subsystem, requested_by="operator")
-        registry.approve_subsystem(subsystem, operator="operator")
-    registry.publish_service(
+    register(
+        RegistryService(db_session),
+        (CHIYODA, SAPPORO, NAHA),
+        (JUKI, SAPPORO_TAX, NAHA_TAX),
         CERTIFICATE,
-        title="住民票情報",
-        openapi=RESIDENT_CERTIFICATE,
-        personal_data=True,
-        published_by="operator",
     )
     return AccessService(db_session)
 

@@ -14,19 +14,23 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
+from cryptography import x509
 from sqlalchemy.orm import Session
 
 from kiban.cli.context import cli_session
 from kiban.cli.errors import CliError
+from kiban.core.config import get_settings
 from kiban.core.errors import ProblemError
+from kiban.identity.ca.authority import AuthorityNotInitialised
+from kiban.mesh.configuration import ConfigurationRejected, publish, verify_configuration
 from kiban.mesh.identifiers import InvalidMeshIdentifier, MemberId, ServiceId, SubsystemId
 from kiban.mesh.registry.access import AccessService, Endpoint, Grantee
 from kiban.mesh.registry.models import (
     GrantedTo,
     MeshMember,
-    MeshService,
     MeshSubsystem,
     RegistrationStatus,
+    service_id_of,
 )
 from kiban.mesh.registry.service import RegistryService
 
@@ -278,7 +282,7 @@ def list_services(
     with cli_session() as session:
         rows = [
             [
-                _service_id(row),
+                str(service_id_of(row)),
                 row.title,
                 "yes" if row.personal_data else "no",
                 _iso(row.published_at),
@@ -294,11 +298,6 @@ def show_openapi(service: ServiceArgument) -> None:
     """Print a service's OpenAPI document (JSON) / OpenAPI 文書を表示する."""
     parsed = _parsed(ServiceId.parse, service)
     _registry_call(lambda registry: registry.service(parsed).openapi)
-
-
-def _service_id(row: MeshService) -> str:
-    subsystem = SubsystemId.of(MemberId.of(row.member_class, row.member_code), row.subsystem_code)
-    return str(ServiceId.of(subsystem, row.service_code, row.version or None))
 
 
 group_app = typer.Typer(no_args_is_help=True, help="Groups of subsystems / グループ")
@@ -443,3 +442,62 @@ def check(
     typer.echo(f"{verdict}: {caller} → {method.upper()} {path} of {parsed}")
     if not allowed:
         raise typer.Exit(1)
+
+
+configuration_app = typer.Typer(
+    no_args_is_help=True, help="The signed global configuration / グローバル設定"
+)
+app.add_typer(configuration_app, name="configuration")
+
+
+@configuration_app.command("export")
+def export_configuration(
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write it here instead of standard output")
+    ] = None,
+) -> None:
+    """Sign the global configuration as it is now (a compact JWS) / 署名して書き出す."""
+    try:
+        with cli_session() as session:
+            token = publish(session, get_settings())
+    except AuthorityNotInitialised as error:
+        raise CliError(str(error)) from None
+    if out is None:
+        typer.echo(token)
+        return
+    try:
+        out.write_text(token + "\n", encoding="ascii")
+    except OSError as error:
+        raise CliError(f"cannot write {out}: {error.strerror}") from None
+
+
+@configuration_app.command("verify")
+def verify_configuration_file(
+    configuration: Annotated[Path, typer.Argument(metavar="FILE", help="A compact JWS")],
+    root: Annotated[
+        Path, typer.Option("--root", help="The trusted root CA certificate (PEM, /ca/root.pem)")
+    ],
+) -> None:
+    """Check a configuration as a gateway does; exit 1 when it must not be used / 検証する."""
+    try:
+        token = configuration.read_text(encoding="ascii")
+    except OSError as error:
+        raise CliError(f"cannot read {configuration}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise CliError(f"{configuration} is not a compact JWS (ASCII text)") from None
+    try:
+        trusted = x509.load_pem_x509_certificate(root.read_bytes())
+    except OSError as error:
+        raise CliError(f"cannot read {root}: {error.strerror}") from None
+    except ValueError:
+        raise CliError(f"{root} is not a PEM certificate") from None
+    try:
+        verified = verify_configuration(token, trusted)
+    except ConfigurationRejected as error:
+        raise CliError(f"rejected: {error}", exit_code=1) from None
+    content = verified.content
+    typer.echo(
+        f"valid until {verified.expires_at.isoformat()}: {len(content['members'])} members,"
+        f" {len(content['subsystems'])} subsystems, {len(content['services'])} services,"
+        f" {len(content['rights'])} access rights / 有効"
+    )

@@ -13,7 +13,11 @@ import hmac
 import os
 import secrets
 import stat
+from functools import lru_cache
 from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from kiban.core.config import Settings
 
@@ -79,3 +83,13 @@ class PersonalNumberHasher:
 
 def personal_number_hasher(settings: Settings) -> PersonalNumberHasher:
     return PersonalNumberHasher(secret_key(settings))
+
+
+def purpose_key(settings: Settings, purpose: bytes) -> bytes:
+    """A 32-byte key for one purpose, derived from the deployment's secret key (HKDF)."""
+    return _derive(secret_key(settings), purpose)
+
+
+@lru_cache(maxsize=64)
+def _derive(secret: bytes, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(secret)

@@ -16,12 +16,11 @@ from datetime import UTC, datetime
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiban.core.config import Settings
-from kiban.core.crypto import secret_key
+from kiban.core.crypto import purpose_key
 from kiban.identity.ca.models import CaKey, CaRole
 from kiban.identity.ca.profiles import (
     BACKDATE,
@@ -50,9 +49,7 @@ class AuthorityKeyError(RuntimeError):
 
 def key_password(settings: Settings) -> bytes:
     """The password of the CA's stored private keys, derived from the secret key."""
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_KEY_PURPOSE).derive(
-        secret_key(settings)
-    )
+    return purpose_key(settings, _KEY_PURPOSE)
 
 
 def fingerprint(certificate: x509.Certificate) -> str:

@@ -17,18 +17,15 @@ import json
 import os
 import threading
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from joserfc.jwk import ECKey, KeySet
 from sqlalchemy import ScalarSelect, or_, select
 from sqlalchemy.orm import Session
 
 from kiban.core.config import Settings
-from kiban.core.crypto import secret_key
+from kiban.core.crypto import purpose_key
 from kiban.identity.oidc.models import OidcSigningKey
 
 ALGORITHM = "ES256"
@@ -43,16 +40,6 @@ _private_keys: dict[tuple[bytes, str], ECKey] = {}
 
 class SigningKeyUnreadable(RuntimeError):
     """The secret key changed since the signing key was stored."""
-
-
-def purpose_key(settings: Settings, purpose: bytes) -> bytes:
-    """A 32-byte key for one purpose, derived from the deployment's secret key."""
-    return _derive(secret_key(settings), purpose)
-
-
-@lru_cache(maxsize=64)
-def _derive(secret: bytes, purpose: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(secret)
 
 
 def active_kid() -> ScalarSelect[str]:

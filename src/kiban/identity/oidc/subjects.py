@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from kiban.core.config import Settings
+from kiban.core.crypto import purpose_key
 from kiban.core.errors import NotFound
 from kiban.core.sessions import AuthSession, SubjectKind
 from kiban.core.tenancy import bind_tenant
-from kiban.identity.oidc.keys import purpose_key
 from kiban.identity.oidc.scopes import claim_scopes
 from kiban.registry.localgov.models import LocalGovernment
 from kiban.residents.codes import ResidentStatus, Sex

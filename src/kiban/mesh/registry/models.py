@@ -16,13 +16,14 @@ from sqlalchemy import (
     DateTime,
     ForeignKeyConstraint,
     Index,
+    LargeBinary,
     String,
     Text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiban.core.database import Base
-from kiban.mesh.identifiers import CODE_MAX_LENGTH, MemberClass
+from kiban.mesh.identifiers import CODE_MAX_LENGTH, MemberClass, MemberId, ServiceId, SubsystemId
 
 
 class RegistrationStatus(StrEnum):
@@ -205,3 +206,21 @@ class MeshAccessRight(Base):
         ),
         CheckConstraint(_one_of("granted_to", GrantedTo), name="granted_to"),
     )
+
+
+class MeshSigningKey(Base):
+    """The key that signs the global configuration, with the registry's certificate from
+    kiban's CA; the private key is stored encrypted under a key derived from the secret key."""
+
+    __tablename__ = "mesh_signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)  # the certificate's serial
+    certificate_pem: Mapped[str] = mapped_column(Text)
+    private_key_pem: Mapped[bytes] = mapped_column(LargeBinary)  # PKCS#8, encrypted
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+def service_id_of(row: MeshService | MeshAccessRight) -> ServiceId:
+    """The identifier of the service a row is, or is about."""
+    subsystem = SubsystemId.of(MemberId.of(row.member_class, row.member_code), row.subsystem_code)
+    return ServiceId.of(subsystem, row.service_code, row.version or None)
