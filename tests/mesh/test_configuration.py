@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi.testclient import TestClient
 from joserfc import jws
 from joserfc.jwk import ECKey
@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from identity.ca.ca_support import authority
 from kiban.core.config import Settings
 from kiban.identity.ca.authority import Authority, load_authority
-from kiban.identity.ca.service import CertificateAuthorityService
+from kiban.identity.ca.models import RevocationReason
+from kiban.identity.ca.service import CertificateAuthorityService, CertificateRegister
 from kiban.mesh.configuration import (
     LIFETIME,
     MEDIA_TYPE,
@@ -35,7 +36,7 @@ from kiban.mesh.configuration import (
 from kiban.mesh.identifiers import MemberId, ServiceId, SubsystemId
 from kiban.mesh.registry.access import AccessService, Endpoint, Grantee
 from kiban.mesh.registry.models import MeshSigningKey
-from kiban.mesh.registry.service import RegistryService
+from kiban.mesh.registry.service import RegistrationRefused, RegistryService
 from kiban_command import run_kiban_in_process
 from mesh.openapi_support import register
 
@@ -182,6 +183,29 @@ def test_the_cli_exports_and_a_gateway_operator_verifies(
     with Session(private_engine) as session:
         root = tmp_path / "root.pem"
         root.write_bytes(load_authority(session).root.public_bytes(serialization.Encoding.PEM))
+    gateway_key = tmp_path / "gateway.pub"
+    gateway_key.write_bytes(_public_pem(ec.generate_private_key(ec.SECP256R1())))
+    chain = tmp_path / "gateway.pem"
+    for arguments in (
+        ("member", "request", "JP/LG/131016"),
+        ("member", "approve", "JP/LG/131016"),
+        ("member", "certificate", "JP/LG/131016", "--public-key", str(gateway_key),
+         "--out", str(chain)),
+    ):  # fmt: skip
+        done = run_kiban_in_process("mesh", *arguments, database_url=database)
+        assert done.returncode == 0, done.stderr
+    assert chain.read_text(encoding="ascii").count("BEGIN CERTIFICATE") == 3  # leaf, CA, root
+    printed = run_kiban_in_process(
+        "mesh", "member", "certificate", "JP/LG/131016", "--public-key", str(gateway_key),
+        database_url=database,
+    )  # fmt: skip
+    assert printed.stdout.startswith("-----BEGIN CERTIFICATE-----")
+    refused = run_kiban_in_process(
+        "mesh", "member", "certificate", "JP/LG/131016", "--public-key", str(chain),
+        database_url=database,
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert "not a PEM public key" in refused.stderr
     exported = tmp_path / "configuration.jws"
     done = run_kiban_in_process(
         "mesh", "configuration", "export", "--out", str(exported), database_url=database
@@ -233,3 +257,62 @@ def test_a_signing_certificate_about_to_end_is_replaced(
     db_session.flush()
     assert ConfigurationSigner(db_session, settings).key().kid != "ending"
     verify_configuration(publish(db_session, settings), authority.root)
+
+
+def _public_pem(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bytes:
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def test_an_approved_member_s_gateway_certificate_is_in_the_configuration_until_revoked(
+    token: str, db_session: Session, settings: Settings, authority: Authority
+) -> None:
+    registry = RegistryService(db_session)
+    gateway_key = ec.generate_private_key(ec.SECP256R1())
+    issued = registry.issue_certificate(
+        CHIYODA, _public_pem(gateway_key), settings=settings, actor="operator"
+    )
+    issued.certificate.verify_directly_issued_by(authority.issuing)
+    names = issued.certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    assert [name.value for name in names] == [str(CHIYODA)]
+    listed = verify_configuration(publish(db_session, settings), authority.root).content
+    assert [(row["member"], row["serial"]) for row in listed["certificates"]] == [
+        (str(CHIYODA), issued.record.serial_number)
+    ]
+    der = base64.b64decode(listed["certificates"][0]["der"])
+    assert x509.load_der_x509_certificate(der) == issued.certificate
+    CertificateRegister(db_session).revoke(
+        issued.record.serial_number, RevocationReason.KEY_COMPROMISE, actor="operator"
+    )
+    assert (
+        verify_configuration(publish(db_session, settings), authority.root).content["certificates"]
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("member", "public_key", "reason"),
+    [
+        ("JP/LG/011002", _public_pem(ec.generate_private_key(ec.SECP256R1())), "not an approved"),
+        ("JP/LG/131016", _public_pem(ec.generate_private_key(ec.SECP384R1())), "EC P-256"),
+        (
+            "JP/LG/131016",
+            _public_pem(rsa.generate_private_key(public_exponent=65537, key_size=2048)),
+            "EC P-256",
+        ),
+        ("JP/LG/131016", b"-----BEGIN PUBLIC KEY-----\nnope\n", "not a PEM public key"),
+    ],
+)
+def test_a_gateway_certificate_needs_an_approved_member_and_a_p256_key(
+    token: str,
+    db_session: Session,
+    settings: Settings,
+    member: str,
+    public_key: bytes,
+    reason: str,
+) -> None:
+    with pytest.raises(RegistrationRefused, match=reason):
+        RegistryService(db_session).issue_certificate(
+            MemberId.parse(member), public_key, settings=settings, actor="operator"
+        )

@@ -78,14 +78,18 @@ def _parsed(parse: Callable[[str], Parsed], text: str) -> Parsed:
         raise CliError(str(error)) from None
 
 
-def _call(make: Callable[[Session], Service], work: Callable[[Service], str]) -> None:
-    """Run ``work`` in one unit of work and print its line; a refusal is one line."""
+def _call(
+    make: Callable[[Session], Service], work: Callable[[Service], str], *, quiet: bool = False
+) -> None:
+    """Run ``work`` in one unit of work and print its line (unless ``quiet``); a refusal
+    is one line."""
     try:
         with cli_session() as session:
             line = work(make(session))
     except ProblemError as error:
         raise CliError(error.detail or error.title) from None
-    typer.echo(line)
+    if not quiet:
+        typer.echo(line)
 
 
 def _registry_call(work: Callable[[RegistryService], str]) -> None:
@@ -164,6 +168,46 @@ def reject_member(member: MemberArgument, reason: ReasonOption) -> None:
             f" ({parsed}): rejected / 却下しました"
         )
     )
+
+
+@member_app.command("certificate")
+def member_certificate(
+    member: MemberArgument,
+    public_key: Annotated[
+        Path, typer.Option("--public-key", help="The gateway's EC P-256 public key (PEM)")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the certificate and its chain here (PEM)"),
+    ] = None,
+) -> None:
+    """Issue an approved member's gateway certificate / ゲートウェイの組織証明書を発行する."""
+    parsed = _parsed(MemberId.parse, member)
+    try:
+        key_pem = public_key.read_bytes()
+    except OSError as error:
+        raise CliError(f"cannot read {public_key}: {error.strerror}") from None
+    chain: list[bytes] = []
+
+    def issue(registry: RegistryService) -> str:
+        issued = registry.issue_certificate(
+            parsed, key_pem, settings=get_settings(), actor=OPERATOR
+        )
+        chain.extend([issued.pem, registry.authority_chain_pem()])
+        return f"{parsed}: certificate {issued.record.serial_number} issued / 発行しました"
+
+    try:
+        # Without --out, standard output is the certificate and its chain, nothing else.
+        _call(RegistryService, issue, quiet=out is None)
+    except AuthorityNotInitialised as error:
+        raise CliError(str(error)) from None
+    if out is None:
+        typer.echo(b"".join(chain).decode("ascii"), nl=False)
+        return
+    try:
+        out.write_bytes(b"".join(chain))
+    except OSError as error:
+        raise CliError(f"cannot write {out}: {error.strerror}") from None
 
 
 @member_app.command("list")

@@ -31,6 +31,7 @@ from kiban.core.config import Settings
 from kiban.core.crypto import purpose_key
 from kiban.identity.ca.models import CertificateKind
 from kiban.identity.ca.profiles import policy_of
+from kiban.identity.ca.repository import CertificateRepository
 from kiban.identity.ca.service import CertificateAuthorityService, serial_hex
 from kiban.mesh.identifiers import INSTANCE, MemberId, SubsystemId
 from kiban.mesh.registry.models import (
@@ -87,6 +88,9 @@ def configuration_content(session: Session, now: datetime) -> dict[str, Any]:
     services, groups and access rights."""
     registry = RegistryRepository(session)
     approved = RegistrationStatus.APPROVED
+    members = registry.members(approved)
+    member_ids = [str(MemberId.of(row.member_class, row.member_code)) for row in members]
+    certificates = CertificateRepository(session).valid_of_members(member_ids, now)
     services = registry.services()
     groups = session.scalars(select(MeshGroup).order_by(MeshGroup.group_code)).all()
     rights = session.scalars(select(MeshAccessRight)).all()
@@ -95,8 +99,18 @@ def configuration_content(session: Session, now: datetime) -> dict[str, Any]:
         "issued_at": now.isoformat(),
         "expires_at": (now + LIFETIME).isoformat(),
         "members": [
-            {"id": str(MemberId.of(row.member_class, row.member_code)), "name": row.name}
-            for row in registry.members(approved)
+            {"id": member_id, "name": row.name}
+            for member_id, row in zip(member_ids, members, strict=True)
+        ],
+        # The gateways' certificates: how gateways recognise each other (mutual TLS) and
+        # each other's signatures.
+        "certificates": [
+            {
+                "member": row.member_code,
+                "serial": row.serial_number,
+                "der": base64.b64encode(row.certificate_der).decode("ascii"),
+            }
+            for row in certificates
         ],
         "subsystems": [
             str(SubsystemId.of(MemberId.of(row.member_class, row.member_code), row.subsystem_code))

@@ -102,6 +102,22 @@ class CertificateRepository:
         )
         return self.session.scalars(statement).all()
 
+    def valid_of_members(
+        self, member_codes: Collection[str], now: datetime
+    ) -> Sequence[IssuedCertificate]:
+        """The organisation certificates of these members that hold at ``now``."""
+        return self.session.scalars(
+            select(IssuedCertificate)
+            .where(
+                IssuedCertificate.kind == CertificateKind.ORGANISATION.value,
+                IssuedCertificate.member_code.in_(list(member_codes)),
+                IssuedCertificate.status == CertificateStatus.VALID.value,
+                IssuedCertificate.not_before <= now,
+                IssuedCertificate.not_after > now,
+            )
+            .order_by(IssuedCertificate.member_code, IssuedCertificate.serial_number)
+        ).all()
+
     def revoked_unexpired(self, now: datetime) -> Sequence[tuple[str, datetime, str]]:
         """Serial, revocation time and reason of every revoked certificate still in its term."""
         statement = (

@@ -15,10 +15,15 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.orm import Session
 
 from kiban.core.audit import AuditDetail, AuditOutcome, record_audit
+from kiban.core.config import Settings
 from kiban.core.errors import NotFound, ProblemError
+from kiban.identity.ca.authority import load_authority
+from kiban.identity.ca.service import CertificateAuthorityService, Issued
 from kiban.mesh.identifiers import MemberClass, MemberId, ServiceId, SubsystemId
 from kiban.mesh.openapi import InvalidOpenAPI, as_json, read_openapi
 from kiban.mesh.registry.models import MeshMember, MeshService, MeshSubsystem, RegistrationStatus
@@ -90,6 +95,30 @@ class RegistryService:
 
     def members(self, status: RegistrationStatus | None = None) -> Sequence[MeshMember]:
         return self.repository.members(status)
+
+    def issue_certificate(
+        self, member: MemberId, public_key_pem: bytes, *, settings: Settings, actor: str
+    ) -> Issued:
+        """An organisation certificate from kiban's CA for an approved member's gateway key
+        (P-256), with the member's identifier as its common name."""
+        known = self.repository.member(member)
+        if known is None or known.status != RegistrationStatus.APPROVED:
+            raise RegistrationRefused(f"{member} is not an approved member")
+        try:
+            public_key = serialization.load_pem_public_key(public_key_pem)
+        except (ValueError, TypeError):
+            raise RegistrationRefused("the public key is not a PEM public key") from None
+        if not isinstance(public_key, ec.EllipticCurvePublicKey) or not isinstance(
+            public_key.curve, ec.SECP256R1
+        ):
+            raise RegistrationRefused("a gateway's key is an EC P-256 key")
+        return CertificateAuthorityService(self.session, settings).issue_organisation_certificate(
+            str(member), known.name, public_key, actor=actor
+        )
+
+    def authority_chain_pem(self) -> bytes:
+        """The issuing CA and the root, as a gateway sends them after its certificate."""
+        return load_authority(self.session).chain_pem()
 
     # Subsystems -------------------------------------------------------------------------
 
