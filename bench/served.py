@@ -11,8 +11,8 @@ from contextlib import contextmanager
 
 import httpx2
 
-from kiban.cli.serve import tcp_listener
 from kiban.core.config import Settings
+from kiban.core.network import tcp_listener
 
 
 @contextmanager

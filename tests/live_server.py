@@ -8,11 +8,12 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
-from kiban.cli.serve import tcp_listener
+from kiban.core.network import tcp_listener
 
 
 def listen() -> tuple[socket.socket, str]:
@@ -22,10 +23,11 @@ def listen() -> tuple[socket.socket, str]:
 
 
 @contextmanager
-def serving(app: FastAPI, listener: socket.socket) -> Iterator[None]:
-    """Serve ``app`` on ``listener`` in a background thread until the block ends."""
+def serving(app: ASGIApp, listener: socket.socket, **options: Any) -> Iterator[None]:
+    """Serve ``app`` on ``listener`` in a background thread until the block ends; ``options``
+    go to uvicorn (TLS, say)."""
     # lifespan off: the engine belongs to the test session, so shutdown must not dispose of it.
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning", **options))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine
 
 from kiban.cli import COMMANDS
-from kiban.cli.serve import tcp_listener
+from kiban.core.network import tcp_listener
 from kiban_command import Served, kiban_server, run_kiban, run_kiban_in_process
 
 

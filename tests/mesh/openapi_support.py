@@ -40,10 +40,15 @@ def register(
         registry.request_subsystem(subsystem, requested_by="operator")
         registry.approve_subsystem(subsystem, operator="operator")
     if service is not None:
-        registry.publish_service(
-            service,
-            title="住民票情報",
-            openapi=RESIDENT_CERTIFICATE,
-            personal_data=True,
-            published_by="operator",
-        )
+        publish(registry, service)
+
+
+def publish(registry: RegistryService, service: ServiceId, *, personal_data: bool = True) -> None:
+    """Publish ``service`` with RESIDENT_CERTIFICATE, with or without personal data."""
+    registry.publish_service(
+        service,
+        title="住民票情報",
+        openapi=RESIDENT_CERTIFICATE,
+        personal_data=personal_data,
+        published_by="operator",
+    )

@@ -8,8 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
+import typer
 from sqlalchemy import Engine
 
+from kiban.cli.mesh import app
 from kiban.mesh.identifiers import MemberId
 from kiban_command import run_kiban, run_kiban_in_process
 from mesh.openapi_support import RESIDENT_CERTIFICATE
@@ -146,6 +148,82 @@ def test_a_provider_grants_a_group_one_operation_and_takes_it_back(
     assert check("/residents/000000012/certificate") == 1
 
 
+def test_a_member_registers_where_its_gateway_is(database: str) -> None:
+    for arguments in (
+        ("member", "request", "JP/LG/141003"),
+        ("member", "approve", "JP/LG/141003"),
+        ("member", "gateway", "add", "JP/LG/141003", "https://127.0.0.1:5501"),
+        ("member", "gateway", "add", "JP/LG/141003", "https://[::1]:5501"),
+    ):
+        done = run_kiban_in_process("mesh", *arguments, database_url=database)
+        assert done.returncode == 0, (arguments, done.stderr)
+    assert done.stdout == "JP/LG/141003: gateway https://[::1]:5501 registered / 登録しました\n"
+    removed = run_kiban_in_process(
+        "mesh", "member", "gateway", "remove", "JP/LG/141003", "https://[::1]:5501",
+        database_url=database,
+    )  # fmt: skip
+    assert removed.returncode == 0, removed.stderr
+    listed = run_kiban_in_process(
+        "mesh", "member", "gateway", "list", "--member", "JP/LG/141003", database_url=database
+    )
+    assert [
+        (row["member"], row["address"], row["registered_by"]) for row in _rows(listed.stdout)
+    ] == [("JP/LG/141003", "https://127.0.0.1:5501", "operator")]
+
+
+def test_a_right_to_personal_data_names_its_purposes(database: str, tmp_path: Path) -> None:
+    document = tmp_path / "resident-certificate.yaml"
+    document.write_text(RESIDENT_CERTIFICATE, encoding="utf-8")
+    service = "JP/LG/231002/juki/resident-certificate/v1"
+    for arguments in (
+        ("member", "request", "JP/LG/231002"),
+        ("member", "approve", "JP/LG/231002"),
+        ("subsystem", "request", "JP/LG/231002/juki"),
+        ("subsystem", "approve", "JP/LG/231002/juki"),
+        ("subsystem", "request", "JP/LG/231002/tax"),
+        ("subsystem", "approve", "JP/LG/231002/tax"),
+        ("service", "publish", service, "--openapi", str(document), "--title", "住民票情報",
+         "--personal-data"),
+    ):  # fmt: skip
+        done = run_kiban_in_process("mesh", *arguments, database_url=database)
+        assert done.returncode == 0, (arguments, done.stderr)
+    for purposes, message in (
+        ((), "carries personal data: a right to it names its purposes (--purpose)"),
+        (("--purpose", "Tax"), "purpose code 'Tax'"),
+    ):
+        refused = run_kiban_in_process(
+            "mesh", "access", "grant", service, "JP/LG/231002/tax", *purposes,
+            database_url=database,
+        )  # fmt: skip
+        assert refused.returncode == 2
+        assert message in refused.stderr
+    granted = run_kiban_in_process(
+        "mesh", "access", "grant", service, "JP/LG/231002/tax",
+        "--purpose", "tax-assessment", "--purpose", "child-allowance", database_url=database,
+    )  # fmt: skip
+    assert granted.returncode == 0, granted.stderr
+    assert "for child-allowance, tax-assessment / アクセス権を与えました" in granted.stdout
+    rights = _rows(
+        run_kiban_in_process("mesh", "access", "list", service, database_url=database).stdout
+    )
+    assert [(row["to"], row["purposes"]) for row in rights] == [
+        ("JP/LG/231002/tax", "child-allowance tax-assessment")
+    ]
+
+    def check(*purpose: str) -> tuple[int, str]:
+        done = run_kiban_in_process(
+            "mesh", "access", "check", "JP/LG/231002/tax", service,
+            "GET", "/residents/000000012/certificate", *purpose, database_url=database,
+        )  # fmt: skip
+        return done.returncode, done.stdout
+
+    code, line = check("--purpose", "tax-assessment")
+    assert (code, line.split(":")[0]) == (0, "allowed / 可")
+    assert check()[0] == 1
+    assert "(purpose-required)" in check()[1]
+    assert "(purpose-not-allowed)" in check("--purpose", "welfare")[1]
+
+
 def test_a_rejection_says_why(database: str) -> None:
     agency = str(MemberId.of("GOV", "6000012010023"))
     requested = run_kiban_in_process(
@@ -178,6 +256,19 @@ def test_a_rejection_says_why(database: str) -> None:
         (("group", "create", "Bad", "--description", "x"), "group code 'Bad'"),
         (("access", "grant", "JP/LG/011002/juki/x", "group:g"), "is not published"),
         (("access", "list", "JP/LG/011002/juki/x/1"), "version '1'"),
+        (
+            ("member", "gateway", "add", "JP/LG/011002", "http://127.0.0.1:5501"),
+            "gateway address 'http://127.0.0.1:5501': https://HOST:PORT",
+        ),
+        (
+            ("member", "gateway", "add", "JP/LG/011002", "https://127.0.0.1:5501"),
+            "JP/LG/011002 is not an approved member",
+        ),
+        (
+            ("member", "gateway", "remove", "JP/LG/011002", "https://127.0.0.1:5501/"),
+            "no path, query or user name",
+        ),
+        (("member", "gateway", "list", "--member", "JP/LG/01100"), "must be 6 digits, got 5"),
     ],
 )
 def test_mistakes_are_one_line_and_change_nothing(
@@ -190,3 +281,20 @@ def test_mistakes_are_one_line_and_change_nothing(
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert run_kiban_in_process("mesh", "member", "list", database_url=database).stdout == before
+
+
+def _command_paths(group: typer.Typer, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths = [(*path, str(command.name)) for command in group.registered_commands]
+    for sub in group.registered_groups:
+        assert sub.typer_instance is not None
+        paths.extend(_command_paths(sub.typer_instance, (*path, str(sub.name))))
+    return paths
+
+
+def test_every_command_explains_itself() -> None:
+    paths = _command_paths(app)
+    assert ("member", "gateway", "add") in paths
+    for path in paths:
+        shown = run_kiban_in_process("mesh", *path, "--help")
+        assert shown.returncode == 0, (path, shown.stderr)
+        assert f"Usage: kiban mesh {' '.join(path)} " in shown.stdout

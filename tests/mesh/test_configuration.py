@@ -53,8 +53,14 @@ def token(db_session: Session, settings: Settings, authority: Authority) -> str:
     register(registry, (CHIYODA,), (JUKI,), CERTIFICATE)
     registry.request_member(MemberId.parse("JP/LG/011002"), requested_by="operator")  # pending
     AccessService(db_session).grant(
-        CERTIFICATE, Grantee.parse(str(JUKI)), endpoint=Endpoint(), actor="operator"
+        CERTIFICATE,
+        Grantee.parse(str(JUKI)),
+        endpoint=Endpoint(),
+        actor="operator",
+        purposes=["tax-assessment", "child-allowance"],
     )
+    for address in ("https://gw2.chiyoda.example.jp:5501", "https://[::1]:5501"):
+        registry.add_gateway(CHIYODA, address, actor="operator")
     return publish(db_session, settings)
 
 
@@ -81,7 +87,12 @@ def test_the_configuration_holds_what_is_approved_and_verifies(
             "path": "*",
             "granted_to": "subsystem",
             "subject": str(JUKI),
+            "purposes": ["child-allowance", "tax-assessment"],
         }
+    ]
+    assert content["gateways"] == [
+        {"member": str(CHIYODA), "address": "https://[::1]:5501"},
+        {"member": str(CHIYODA), "address": "https://gw2.chiyoda.example.jp:5501"},
     ]
 
 
@@ -257,6 +268,51 @@ def test_a_signing_certificate_about_to_end_is_replaced(
     db_session.flush()
     assert ConfigurationSigner(db_session, settings).key().kid != "ending"
     verify_configuration(publish(db_session, settings), authority.root)
+
+
+def test_a_configuration_signed_with_a_revoked_registry_key_is_refused_and_replaced(
+    token: str, db_session: Session, settings: Settings, authority: Authority
+) -> None:
+    ca = CertificateAuthorityService(db_session, settings)
+
+    def revocations() -> x509.CertificateRevocationList:
+        return x509.load_der_x509_crl(ca.crl())
+
+    verify_configuration(token, authority.root, revocations=revocations())
+    compromised = ConfigurationSigner(db_session, settings).key().kid
+    CertificateRegister(db_session).revoke(
+        compromised, RevocationReason.KEY_COMPROMISE, actor="operator"
+    )
+    with pytest.raises(ConfigurationRejected, match="the registry's certificate is revoked"):
+        verify_configuration(token, authority.root, revocations=revocations())
+    # The registry signs with a new key from then on, which gateways accept.
+    assert ConfigurationSigner(db_session, settings).key().kid != compromised
+    verify_configuration(publish(db_session, settings), authority.root, revocations=revocations())
+
+
+def test_a_revocation_list_that_is_not_the_issuers_or_is_old_is_refused(
+    token: str, db_session: Session, settings: Settings, authority: Authority
+) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.now(UTC)
+
+    def listed(issuer: x509.Name, next_update: datetime) -> x509.CertificateRevocationList:
+        return (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(issuer)
+            .last_update(now - timedelta(days=2))
+            .next_update(next_update)
+            .sign(key, hashes.SHA256())
+        )
+
+    forged = listed(authority.issuing.subject, now + timedelta(days=1))
+    with pytest.raises(ConfigurationRejected, match="not the issuing CA's"):
+        verify_configuration(token, authority.root, revocations=forged)
+    ca = CertificateAuthorityService(db_session, settings)
+    ca.now = lambda: now - timedelta(days=2)
+    stale = x509.load_der_x509_crl(ca.crl())
+    with pytest.raises(ConfigurationRejected, match="out of date"):
+        verify_configuration(token, authority.root, revocations=stale)
 
 
 def _public_pem(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bytes:

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import select
+from alembic import command
+from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
 
 from companies import add_company
+from kiban.core import migrations
 from kiban.core.audit import AuditEvent
+from kiban.core.database import create_database_engine
 from kiban.core.errors import NotFound
 from kiban.core.identifiers import corporate_number_check_digit
 from kiban.mesh.identifiers import MemberId, ServiceId, SubsystemId
-from kiban.mesh.registry.models import MeshService, RegistrationStatus
+from kiban.mesh.registry.models import MeshAccessRight, MeshService, RegistrationStatus
 from kiban.mesh.registry.service import RegistrationRefused, RegistryService
 from mesh.openapi_support import RESIDENT_CERTIFICATE
 
@@ -157,3 +160,129 @@ def test_a_service_is_published_only_with_a_title_and_a_valid_document(
     with pytest.raises(RegistrationRefused, match=re.escape(reason)):
         _publish(registry, title=title, openapi=openapi)
     assert registry.services() == []
+
+
+def _gateway_events(session: Session) -> list[tuple[str, object]]:
+    rows = session.execute(
+        select(AuditEvent.action, AuditEvent.details)
+        .where(
+            AuditEvent.subject == f"mesh:{CHIYODA}", AuditEvent.action.startswith("mesh.gateway.")
+        )
+        .order_by(AuditEvent.id)
+    ).all()
+    return [(action, (details or {}).get("address")) for action, details in rows]
+
+
+def test_an_approved_member_registers_its_gateways_addresses(
+    registry: RegistryService, db_session: Session
+) -> None:
+    registry.request_member(CHIYODA, requested_by="operator")
+    with pytest.raises(RegistrationRefused, match="not an approved member"):
+        registry.add_gateway(CHIYODA, "https://127.0.0.1:5501", actor="operator")
+    registry.approve_member(CHIYODA, operator="operator")
+    added = registry.add_gateway(CHIYODA, " HTTPS://GW.Chiyoda.example.jp:5501 ", actor="operator")
+    assert added.address == "https://gw.chiyoda.example.jp:5501"  # written one way
+    registry.add_gateway(CHIYODA, "https://[0:0:0:0:0:0:0:1]:5501", actor="operator")
+    with pytest.raises(RegistrationRefused, match=re.escape("https://[::1]:5501 is a gateway")):
+        registry.add_gateway(CHIYODA, "https://[::1]:5501", actor="operator")
+    assert {row.address for row in registry.gateways(CHIYODA)} == {
+        "https://[::1]:5501",
+        "https://gw.chiyoda.example.jp:5501",
+    }
+    registry.remove_gateway(CHIYODA, "https://[::1]:5501", actor="operator")
+    with pytest.raises(NotFound, match=re.escape("https://[::1]:5501 is not a gateway of")):
+        registry.remove_gateway(CHIYODA, "https://[::1]:5501", actor="operator")
+    assert [row.address for row in registry.gateways()] == ["https://gw.chiyoda.example.jp:5501"]
+    assert _gateway_events(db_session) == [
+        ("mesh.gateway.add", "https://gw.chiyoda.example.jp:5501"),
+        ("mesh.gateway.add", "https://[::1]:5501"),
+        ("mesh.gateway.remove", "https://[::1]:5501"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("http://127.0.0.1:5501", "https://HOST:PORT"),
+        ("127.0.0.1:5501", "https://HOST:PORT"),
+        ("https://127.0.0.1", "the port is required"),
+        ("https://[::1]", "the port is required"),
+        ("https://127.0.0.1:0", "a number from 1 to 65535"),
+        ("https://127.0.0.1:70000", "a number from 1 to 65535"),
+        ("https://127.0.0.1:5501/r1", "no path, query or user name"),
+        ("https://127.0.0.1:5501?x=1", "no path, query or user name"),
+        ("https://admin@127.0.0.1:5501", "no path, query or user name"),
+        ("https://::1:5501", "written in brackets"),
+        ("https://[::g]:5501", "is not an IPv6 address"),
+        ("https://[fe80::1%eth0]:5501", "with a zone"),
+        ("https://127.0.0.256:5501", "is not an IPv4 address"),
+        ("https://gw_1.example.jp:5501", "is not a host name"),
+        ("https://gw.example.123:5501", "is not a host name"),
+        ("https://千代田.example.jp:5501", "xn-- form"),
+        ("https://" + "a" * 300 + ":1", "at most 300 characters"),
+    ],
+)
+def test_a_gateway_address_is_https_host_and_port_and_nothing_else(
+    registry: RegistryService, address: str, reason: str
+) -> None:
+    registry.request_member(CHIYODA, requested_by="operator")
+    registry.approve_member(CHIYODA, operator="operator")
+    with pytest.raises(RegistrationRefused, match=re.escape(reason)) as refused:
+        registry.add_gateway(CHIYODA, address, actor="operator")
+    assert "\n" not in str(refused.value)
+    assert registry.gateways() == []
+
+
+def _downgrade(engine: Engine, revision: str) -> None:
+    config = migrations.alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+_RIGHT_BEFORE_PURPOSES = [
+    "INSERT INTO mesh_members VALUES ('LG', '131016', '千代田区', 'approved', :now, 'operator',"
+    " :now, 'operator', NULL)",
+    "INSERT INTO mesh_subsystems VALUES ('LG', '131016', 'juki', 'approved', :now, 'operator',"
+    " :now, 'operator', NULL)",
+    "INSERT INTO mesh_services VALUES ('LG', '131016', 'juki', 'towns', '', '町字', :false,"
+    " '{}', :now, 'operator')",
+    "INSERT INTO mesh_access_rights VALUES ('LG', '131016', 'juki', 'towns', '', '*', '*',"
+    " 'subsystem', 'JP/LG/131016/juki', :now, 'operator')",
+]
+
+
+def test_the_gateways_and_purposes_migration_keeps_rights_and_goes_back(
+    empty_database: str,
+) -> None:
+    engine = create_database_engine(empty_database)
+    try:
+        migrations.upgrade(engine, "0013")
+        with engine.begin() as connection:
+            for statement in _RIGHT_BEFORE_PURPOSES:
+                connection.execute(text(statement), {"now": datetime.now(UTC), "false": False})
+        migrations.upgrade(engine, "0014")
+        with Session(engine) as session:
+            assert session.scalars(select(MeshAccessRight.purposes)).all() == [""]
+            RegistryService(session).add_gateway(
+                CHIYODA, "https://127.0.0.1:5501", actor="operator"
+            )
+            session.commit()
+        _downgrade(engine, "0013")
+        schema = inspect(engine)
+        assert "mesh_gateways" not in schema.get_table_names()
+        assert "purposes" not in {
+            column["name"] for column in schema.get_columns("mesh_access_rights")
+        }
+        assert [check["name"] for check in schema.get_check_constraints("mesh_access_rights")] == [
+            "ck_mesh_access_rights_granted_to"
+        ]
+        assert [key["name"] for key in schema.get_foreign_keys("mesh_access_rights")] == [
+            "fk_mesh_access_rights_service"
+        ]
+        with engine.connect() as connection:
+            assert connection.scalar(text("SELECT count(*) FROM mesh_access_rights")) == 1
+        migrations.upgrade(engine)
+        assert migrations.current_revision(engine) is not None
+    finally:
+        engine.dispose()

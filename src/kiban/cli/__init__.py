@@ -41,6 +41,9 @@ COMMANDS: dict[str, Command] = {
     "card": Command("kiban.cli.card", "Virtual cards / 仮想カード"),
     "corp": Command("kiban.cli.corporations", "Corporations / 法人番号"),
     "db": Command("kiban.cli.db", "Database schema and reference data / データベース"),
+    "gateway": Command(
+        "kiban.cli.gateway", "A member's gateway on the mesh / メッシュのゲートウェイ"
+    ),
     "id": Command("kiban.cli.ids", "Validate identifiers / 識別子の検証"),
     "identity": Command("kiban.cli.identity", "Identity upkeep / 本人確認基盤の保守"),
     "localgov": Command("kiban.cli.localgov", "Local governments / 地方公共団体"),

@@ -1,7 +1,9 @@
 """``kiban mesh …``: the central registry, for its operator.
 
 An organisation asks to join (``member request``), the operator approves or rejects it; then
-the same for each of its subsystems.
+the same for each of its subsystems.  An approved member's gateway gets its certificate
+(``member certificate``) and its addresses (``member gateway``); providers publish services
+and grant access rights to them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from kiban.cli.context import cli_session
 from kiban.cli.errors import CliError
+from kiban.cli.mesh_log import app as log_app
 from kiban.core.config import get_settings
 from kiban.core.errors import ProblemError
 from kiban.identity.ca.authority import AuthorityNotInitialised
@@ -61,7 +64,8 @@ ServiceArgument = Annotated[
     str,
     typer.Argument(
         metavar="SERVICE",
-        help="JP/{class}/{code}/{subsystem}/{service}[/v{n}], e.g."
+        # Rich reads [/…] as markup: the bracket is escaped.
+        help="JP/{class}/{code}/{subsystem}/{service}\\[/v{n}], e.g."
         " JP/LG/131016/juki/resident-certificate/v1",
     ),
 ]
@@ -222,6 +226,60 @@ def list_members(status: StatusOption = None) -> None:
     _write_csv(["member", "name", *_DECISION_HEADER], rows)
 
 
+gateway_app = typer.Typer(no_args_is_help=True, help="Gateway addresses / ゲートウェイのアドレス")
+member_app.add_typer(gateway_app, name="gateway")
+
+AddressArgument = Annotated[
+    str,
+    typer.Argument(metavar="ADDRESS", help="https://HOST:PORT, e.g. https://127.0.0.1:5501"),
+]
+
+
+@gateway_app.command("add")
+def add_gateway(member: MemberArgument, address: AddressArgument) -> None:
+    """Register where an approved member's gateway is reached / ゲートウェイのアドレスを登録する."""
+    parsed = _parsed(MemberId.parse, member)
+
+    def add(registry: RegistryService) -> str:
+        added = registry.add_gateway(parsed, address, actor=OPERATOR)
+        return f"{parsed}: gateway {added.address} registered / 登録しました"
+
+    _registry_call(add)
+
+
+@gateway_app.command("remove")
+def remove_gateway(member: MemberArgument, address: AddressArgument) -> None:
+    """Take a gateway address off the register / ゲートウェイのアドレスを削除する."""
+    parsed = _parsed(MemberId.parse, member)
+
+    def remove(registry: RegistryService) -> str:
+        registry.remove_gateway(parsed, address, actor=OPERATOR)
+        return f"{parsed}: gateway {address.strip()} removed / 削除しました"
+
+    _registry_call(remove)
+
+
+@gateway_app.command("list")
+def list_gateways(
+    member: Annotated[
+        str | None, typer.Option("--member", help="Only this member's, e.g. JP/LG/131016")
+    ] = None,
+) -> None:
+    """Print the gateway addresses as CSV / ゲートウェイのアドレスの一覧 (CSV)."""
+    of_member = _parsed(MemberId.parse, member) if member else None
+    with cli_session() as session:
+        rows = [
+            [
+                str(MemberId.of(row.member_class, row.member_code)),
+                row.address,
+                _iso(row.registered_at),
+                row.registered_by,
+            ]
+            for row in RegistryService(session).gateways(of_member)
+        ]
+    _write_csv(["member", "address", "registered_at", "registered_by"], rows)
+
+
 @subsystem_app.command("request")
 def request_subsystem(subsystem: SubsystemArgument) -> None:
     """Ask for one of a member's subsystems / サブシステムの登録を申請する."""
@@ -367,6 +425,15 @@ EndpointOption = Annotated[
         "--endpoint", help="One operation, e.g. 'GET /residents/{id}'; without it, all of them"
     ),
 ]
+PurposesOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--purpose",
+        metavar="CODE",
+        help="For a service with personal data: a purpose the right allows, e.g."
+        " tax-assessment (one or more) / 利用目的",
+    ),
+]
 
 
 def _access_call(work: Callable[[AccessService], str]) -> None:
@@ -429,14 +496,22 @@ def show_group(group: GroupArgument, owner: OwnerOption = None) -> None:
 
 
 @access_app.command("grant")
-def grant(service: ServiceArgument, to: GranteeArgument, endpoint: EndpointOption = None) -> None:
+def grant(
+    service: ServiceArgument,
+    to: GranteeArgument,
+    endpoint: EndpointOption = None,
+    purposes: PurposesOption = None,
+) -> None:
     """Let a subsystem or a group call a service, or one operation of it / アクセス権を与える."""
     parsed = _parsed(ServiceId.parse, service)
 
     def give(access: AccessService) -> str:
         grantee, scope = Grantee.parse(to), Endpoint.parse(endpoint)
-        access.grant(parsed, grantee, endpoint=scope, actor=OPERATOR)
-        return f"{grantee} may call {scope} of {parsed} / アクセス権を与えました"
+        right = access.grant(
+            parsed, grantee, endpoint=scope, actor=OPERATOR, purposes=purposes or ()
+        )
+        allowed = f" for {', '.join(right.purposes.split())}" if right.purposes else ""
+        return f"{grantee} may call {scope} of {parsed}{allowed} / アクセス権を与えました"
 
     _access_call(give)
 
@@ -463,12 +538,13 @@ def list_rights(service: ServiceArgument) -> None:
             [
                 str(Endpoint(row.method, row.path)),
                 str(Grantee(GrantedTo(row.granted_to), row.subject)),
+                row.purposes,
                 _iso(row.granted_at),
                 row.granted_by,
             ]
             for row in AccessService(session).rights(parsed)
         ]
-    _write_csv(["endpoint", "to", "granted_at", "granted_by"], rows)
+    _write_csv(["endpoint", "to", "purposes", "granted_at", "granted_by"], rows)
 
 
 @access_app.command("check")
@@ -477,21 +553,28 @@ def check(
     service: ServiceArgument,
     method: Annotated[str, typer.Argument(metavar="METHOD")],
     path: Annotated[str, typer.Argument(metavar="PATH")],
+    purpose: Annotated[
+        str | None,
+        typer.Option("--purpose", metavar="CODE", help="The call's purpose / 利用目的"),
+    ] = None,
 ) -> None:
-    """Say whether a subsystem may make a call; exit 1 when not / 呼び出せるか確かめる."""
+    """Say whether a subsystem may make a call, as the provider's gateway will; exit 1 when
+    not / 呼び出せるか確かめる."""
     caller, parsed = _parsed(SubsystemId.parse, client), _parsed(ServiceId.parse, service)
     with cli_session() as session:
-        allowed = AccessService(session).is_allowed(caller, parsed, method, path)
-    verdict = "allowed / 可" if allowed else "denied / 不可"
-    typer.echo(f"{verdict}: {caller} → {method.upper()} {path} of {parsed}")
-    if not allowed:
-        raise typer.Exit(1)
+        decision = AccessService(session).decide(caller, parsed, method, path, purpose)
+    if decision.allowed:
+        typer.echo(f"allowed / 可: {decision.detail}")
+        return
+    typer.echo(f"denied / 不可 ({decision.problem}): {decision.detail}")
+    raise typer.Exit(1)
 
 
 configuration_app = typer.Typer(
     no_args_is_help=True, help="The signed global configuration / グローバル設定"
 )
 app.add_typer(configuration_app, name="configuration")
+app.add_typer(log_app, name="log", help="Gateway message logs / メッセージログ")
 
 
 @configuration_app.command("export")
@@ -543,5 +626,6 @@ def verify_configuration_file(
     typer.echo(
         f"valid until {verified.expires_at.isoformat()}: {len(content['members'])} members,"
         f" {len(content['subsystems'])} subsystems, {len(content['services'])} services,"
-        f" {len(content['rights'])} access rights / 有効"
+        f" {len(content['rights'])} access rights, {len(content['gateways'])} gateway addresses"
+        " / 有効"
     )

@@ -20,15 +20,17 @@ def target_metadata() -> MetaData:
     return Base.metadata
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine, scripts: Path = MIGRATIONS_DIR) -> Config:
+    """Alembic's configuration for ``engine``: the platform's scripts, or another database's
+    (the mesh gateway's, ``kiban.mesh.gateway.database``)."""
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("script_location", str(scripts))
     config.attributes["engine"] = engine
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    config = alembic_config(engine)
+def upgrade(engine: Engine, revision: str = "head", scripts: Path = MIGRATIONS_DIR) -> None:
+    config = alembic_config(engine, scripts)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from kiban.core.config import Settings
 from kiban.core.crypto import purpose_key
-from kiban.identity.ca.models import CertificateKind
+from kiban.identity.ca.models import CertificateKind, CertificateStatus
 from kiban.identity.ca.profiles import policy_of
 from kiban.identity.ca.repository import CertificateRepository
 from kiban.identity.ca.service import CertificateAuthorityService, serial_hex
@@ -83,9 +83,11 @@ def _utc(moment: datetime) -> datetime:
 # Publishing ------------------------------------------------------------------------------
 
 
-def configuration_content(session: Session, now: datetime) -> dict[str, Any]:
-    """What the registry holds now that gateways act on: approved members and subsystems,
-    services, groups and access rights."""
+def configuration_content(
+    session: Session, now: datetime, lifetime: timedelta = LIFETIME
+) -> dict[str, Any]:
+    """What the registry holds now that gateways act on: approved members, their gateways'
+    certificates and addresses, approved subsystems, services, groups and access rights."""
     registry = RegistryRepository(session)
     approved = RegistrationStatus.APPROVED
     members = registry.members(approved)
@@ -97,7 +99,7 @@ def configuration_content(session: Session, now: datetime) -> dict[str, Any]:
     return {
         "instance": INSTANCE,
         "issued_at": now.isoformat(),
-        "expires_at": (now + LIFETIME).isoformat(),
+        "expires_at": (now + lifetime).isoformat(),
         "members": [
             {"id": member_id, "name": row.name}
             for member_id, row in zip(member_ids, members, strict=True)
@@ -112,6 +114,17 @@ def configuration_content(session: Session, now: datetime) -> dict[str, Any]:
             }
             for row in certificates
         ],
+        # Where each member's gateways are reached.
+        "gateways": sorted(
+            (
+                {
+                    "member": str(MemberId.of(row.member_class, row.member_code)),
+                    "address": row.address,
+                }
+                for row in registry.gateways(status=approved)
+            ),
+            key=lambda gateway: (gateway["member"], gateway["address"]),
+        ),
         "subsystems": [
             str(SubsystemId.of(MemberId.of(row.member_class, row.member_code), row.subsystem_code))
             for row in registry.subsystems(status=approved)
@@ -130,6 +143,17 @@ def configuration_content(session: Session, now: datetime) -> dict[str, Any]:
                 if row.owner_class
                 else None,
                 "code": row.group_code,
+                # Where each member's gateways are reached.
+                "gateways": sorted(
+                    (
+                        {
+                            "member": str(MemberId.of(row.member_class, row.member_code)),
+                            "address": row.address,
+                        }
+                        for row in registry.gateways(status=approved)
+                    ),
+                    key=lambda gateway: (gateway["member"], gateway["address"]),
+                ),
                 "subsystems": [str(subsystem) for subsystem in registry.group_subsystems(row)],
             }
             for row in groups
@@ -142,6 +166,7 @@ def configuration_content(session: Session, now: datetime) -> dict[str, Any]:
                     "path": row.path,
                     "granted_to": row.granted_to,
                     "subject": row.subject,
+                    "purposes": row.purposes.split(),
                 }
                 for row in rights
             ),
@@ -159,13 +184,19 @@ class ConfigurationSigner:
         self._password = purpose_key(settings, _PURPOSE)
 
     def key(self) -> MeshSigningKey:
-        """The newest key; a new one when there is none or its certificate is about to end."""
+        """The newest key; a new one when there is none, or its certificate is about to end
+        or has been revoked (``kiban ca revoke``: the key is thought compromised)."""
         row = self.session.scalars(
             select(MeshSigningKey).order_by(MeshSigningKey.created_at.desc()).limit(1)
         ).first()
         if row is not None:
             certificate = x509.load_pem_x509_certificate(row.certificate_pem.encode("ascii"))
-            if certificate.not_valid_after_utc > datetime.now(UTC) + LIFETIME:
+            issued = CertificateRepository(self.session).get(row.kid)
+            if (
+                certificate.not_valid_after_utc > datetime.now(UTC) + LIFETIME
+                and issued is not None
+                and issued.status == CertificateStatus.VALID
+            ):
                 return row
         return self._create()
 
@@ -213,10 +244,16 @@ class ConfigurationSigner:
         return jws.serialize_compact(header, payload, key, algorithms=[ALGORITHM], registry=_JWS)
 
 
-def publish(session: Session, settings: Settings, now: datetime | None = None) -> str:
-    """The signed global configuration as of ``now``."""
+def publish(
+    session: Session,
+    settings: Settings,
+    now: datetime | None = None,
+    *,
+    lifetime: timedelta = LIFETIME,
+) -> str:
+    """The signed global configuration as of ``now``, for ``lifetime``."""
     return ConfigurationSigner(session, settings).sign(
-        configuration_content(session, now or datetime.now(UTC))
+        configuration_content(session, now or datetime.now(UTC), lifetime)
     )
 
 
@@ -228,10 +265,16 @@ def _der_b64(certificate: x509.Certificate) -> str:
 
 
 def verify_configuration(
-    token: str, trusted_root: x509.Certificate, now: datetime | None = None
+    token: str,
+    trusted_root: x509.Certificate,
+    now: datetime | None = None,
+    *,
+    revocations: x509.CertificateRevocationList | None = None,
 ) -> GlobalConfiguration:
     """The configuration in ``token`` once everything about it holds; else
-    :class:`ConfigurationRejected`, saying why."""
+    :class:`ConfigurationRejected`, saying why.  With ``revocations`` (the issuing CA's
+    current list, ``/ca/crl``), a configuration signed with a revoked certificate is refused
+    too."""
     now = now or datetime.now(UTC)
     try:
         header = jws.extract_compact(token.strip().encode("ascii"), registry=_JWS).headers()
@@ -239,7 +282,9 @@ def verify_configuration(
         raise ConfigurationRejected("not a compact JWS") from None
     if header.get("alg") != ALGORITHM or header.get("typ") != TYPE:
         raise ConfigurationRejected(f"not a {TYPE} signed with {ALGORITHM}")
-    signer = _signer_certificate(header.get("x5c"), trusted_root, now)
+    signer, issuing = _signer_certificate(header.get("x5c"), trusted_root, now)
+    if revocations is not None:
+        _not_revoked(signer, issuing, revocations, now)
     public_pem = signer.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -267,8 +312,9 @@ def verify_configuration(
 
 def _signer_certificate(
     chain: object, trusted_root: x509.Certificate, now: datetime
-) -> x509.Certificate:
-    """The registry's certificate from ``x5c``, once it chains to ``trusted_root``."""
+) -> tuple[x509.Certificate, x509.Certificate]:
+    """The registry's certificate and its issuer's from ``x5c``, once they chain to
+    ``trusted_root``."""
     if not isinstance(chain, list) or len(chain) != 2 or not all(isinstance(c, str) for c in chain):
         raise ConfigurationRejected(
             "x5c must hold the registry's and the issuing CA's certificates"
@@ -292,4 +338,25 @@ def _signer_certificate(
         REGISTRY
     ]:
         raise ConfigurationRejected(f"the signer is not the registry ({REGISTRY})")
-    return signer
+    return signer, issuing
+
+
+def _not_revoked(
+    signer: x509.Certificate,
+    issuing: x509.Certificate,
+    revocations: x509.CertificateRevocationList,
+    now: datetime,
+) -> None:
+    """The registry's certificate is not on its issuer's current revocation list."""
+    public_key = issuing.public_key()
+    if (
+        revocations.issuer != issuing.subject
+        or not isinstance(public_key, ec.EllipticCurvePublicKey)
+        or not revocations.is_signature_valid(public_key)
+    ):
+        raise ConfigurationRejected("the revocation list is not the issuing CA's")
+    next_update = revocations.next_update_utc
+    if next_update is None or next_update < now:
+        raise ConfigurationRejected("the revocation list is out of date")
+    if revocations.get_revoked_certificate_by_serial_number(signer.serial_number) is not None:
+        raise ConfigurationRejected("the registry's certificate is revoked")

@@ -3,19 +3,20 @@
 A provider grants a right to a subsystem, to a global group (defined by the registry
 operator, e.g. every municipality's tax system) or to one of its own local groups.  A right
 covers the whole service (``*``) or one operation of its OpenAPI document
-(``GET /residents/{addressee_number}/certificate``).  :meth:`AccessService.is_allowed` is the
-decision a provider's gateway takes on every request: least privilege, nothing allowed that
+(``GET /residents/{addressee_number}/certificate``).  A right to a service with personal data
+names the purposes the grantee may call it for (``tax-assessment``): at least one, since
+personal data is used only for a purpose said beforehand; other services' rights name none.
+:meth:`AccessService.decide` is the decision a provider's gateway takes on every request
+(:mod:`kiban.mesh.policy`), taken from the database: least privilege, nothing allowed that
 no right names, and only for an approved subsystem.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 
 from sqlalchemy.orm import Session
 
@@ -28,12 +29,15 @@ from kiban.mesh.identifiers import (
     chosen_code,
 )
 from kiban.mesh.openapi import HTTP_METHODS, operations
+from kiban.mesh.policy import WHOLE_SERVICE, Decision, Right, ServiceInfo, judge
 from kiban.mesh.registry.models import (
     GrantedTo,
     MeshAccessRight,
     MeshGroup,
     MeshGroupMember,
+    MeshService,
     RegistrationStatus,
+    service_id_of,
 )
 from kiban.mesh.registry.repository import RegistryRepository
 from kiban.mesh.registry.service import (
@@ -44,7 +48,6 @@ from kiban.mesh.registry.service import (
 
 GLOBAL_GROUP = "group:"  # group:municipal-tax
 LOCAL_GROUP = "local-group:"  # local-group:partners, the provider's own
-WHOLE_SERVICE = "*"
 MAX_PATH_LENGTH = 512  # mesh_access_rights.path
 
 
@@ -68,22 +71,8 @@ class Endpoint:
             )
         return cls(method.upper(), path.strip())
 
-    def covers(self, method: str, path: str) -> bool:
-        if self.method == WHOLE_SERVICE:
-            return True
-        return self.method == method.upper() and _template(self.path).fullmatch(path) is not None
-
     def __str__(self) -> str:
         return WHOLE_SERVICE if self.method == WHOLE_SERVICE else f"{self.method} {self.path}"
-
-
-@lru_cache(maxsize=4096)
-def _template(path: str) -> re.Pattern[str]:
-    """An OpenAPI path template as a pattern: each ``{parameter}`` is one path segment."""
-    parts = re.split(r"(\{[^/{}]+\})", path)
-    return re.compile(
-        "".join("[^/]+" if part.startswith("{") else re.escape(part) for part in parts if part)
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,8 +185,17 @@ class AccessService:
     # Rights -----------------------------------------------------------------------------
 
     def grant(
-        self, service: ServiceId, grantee: Grantee, *, endpoint: Endpoint, actor: str
+        self,
+        service: ServiceId,
+        grantee: Grantee,
+        *,
+        endpoint: Endpoint,
+        actor: str,
+        purposes: Collection[str] = (),
     ) -> MeshAccessRight:
+        """Let ``grantee`` call ``endpoint`` of ``service``; for a service with personal data,
+        for ``purposes`` only (at least one).  Granting an existing right again with other
+        purposes replaces them."""
         published = self.repository.service(service)
         if published is None:
             raise NotFound(f"{service} is not published")
@@ -205,21 +203,31 @@ class AccessService:
             json.loads(published.openapi)
         ):
             raise RegistrationRefused(f"{service} has no operation {endpoint}")
+        codes = " ".join(_purpose_codes(purposes))
+        if published.personal_data and not codes:
+            raise RegistrationRefused(
+                f"{service} carries personal data: a right to it names its purposes (--purpose)"
+            )
+        if codes and not published.personal_data:
+            raise RegistrationRefused(
+                f"{service} carries no personal data: its rights have no purposes"
+            )
         self._grantee_exists(grantee, service.subsystem.member)
         key = self._right_key(service, grantee, endpoint)
-        if self.repository.right(key) is not None:
+        right = self.repository.right(key)
+        if right is not None and right.purposes == codes:
             raise RegistrationRefused(f"{grantee} may call {endpoint} of {service} already")
-        right = MeshAccessRight(
-            **dict(zip(_RIGHT_COLUMNS, key, strict=True)),
-            granted_at=datetime.now(UTC),
-            granted_by=actor,
-        )
+        if right is None:
+            right = MeshAccessRight(**dict(zip(_RIGHT_COLUMNS, key, strict=True)))
+        right.purposes = codes
+        right.granted_at = datetime.now(UTC)
+        right.granted_by = actor
         self.repository.add(right)
         self._audit(
             "mesh.access.grant",
             actor,
             str(service),
-            {"to": str(grantee), "endpoint": str(endpoint)},
+            {"to": str(grantee), "endpoint": str(endpoint), "purposes": codes},
         )
         return right
 
@@ -240,24 +248,30 @@ class AccessService:
     def rights(self, service: ServiceId) -> Sequence[MeshAccessRight]:
         return self.repository.rights(service)
 
-    def is_allowed(self, client: SubsystemId, service: ServiceId, method: str, path: str) -> bool:
-        """Whether ``client`` may call ``METHOD path`` of ``service``: an approved subsystem
-        named by a right to it, directly or through a group."""
+    def decide(
+        self,
+        client: SubsystemId,
+        service: ServiceId,
+        method: str,
+        path: str,
+        purpose: str | None = None,
+    ) -> Decision:
+        """Whether ``client`` may call ``METHOD path`` of ``service`` for ``purpose``: the
+        decision the provider's gateway takes on the configuration, from the database."""
+        published = self.repository.service(service)
         subsystem = self.repository.subsystem(client)
-        if subsystem is None or subsystem.status != RegistrationStatus.APPROVED:
-            return False
-        provider = _owner(service.subsystem.member)
-        for right in self.repository.rights(service):
-            if not Endpoint(right.method, right.path).covers(method, path):
-                continue
-            if right.granted_to == GrantedTo.SUBSYSTEM and right.subject == str(client):
-                return True
-            owner = _NO_OWNER if right.granted_to == GrantedTo.GLOBAL_GROUP else provider
-            if right.granted_to != GrantedTo.SUBSYSTEM and self.repository.in_group(
-                owner, right.subject, client
-            ):
-                return True
-        return False
+        return judge(
+            client=client,
+            service=service,
+            method=method,
+            path=path,
+            purpose=purpose,
+            published=None if published is None else _service_info(published),
+            client_approved=subsystem is not None
+            and subsystem.status == RegistrationStatus.APPROVED,
+            rights=[_right_of(row) for row in self.repository.rights(service)],
+            in_group=lambda owner, code: self.repository.in_group(_owner(owner), code, client),
+        )
 
     # ------------------------------------------------------------------------------------
 
@@ -318,6 +332,30 @@ _RIGHT_COLUMNS = (
     "granted_to",
     "subject",
 )
+
+
+def _right_of(row: MeshAccessRight) -> Right:
+    return Right(
+        row.method,
+        row.path,
+        GrantedTo(row.granted_to),
+        row.subject,
+        frozenset(row.purposes.split()),
+    )
+
+
+def _service_info(row: MeshService) -> ServiceInfo:
+    return ServiceInfo(service_id_of(row), row.title, row.personal_data)
+
+
+def _purpose_codes(codes: Collection[str]) -> list[str]:
+    """Purpose codes, each well formed, once each and sorted."""
+    if isinstance(codes, str):  # would be read letter by letter
+        raise TypeError("purposes are a sequence of codes, not one string")
+    try:
+        return sorted({chosen_code("purpose", code.strip()) for code in codes})
+    except InvalidMeshIdentifier as error:
+        raise RegistrationRefused(str(error)) from None
 
 
 def _group_name(code: str, owner: MemberId | None) -> str:

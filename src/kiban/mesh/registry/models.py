@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kiban.core.database import Base
 from kiban.mesh.identifiers import CODE_MAX_LENGTH, MemberClass, MemberId, ServiceId, SubsystemId
+from kiban.mesh.registry.gateways import GATEWAY_ADDRESS_MAX_LENGTH
 
 
 class RegistrationStatus(StrEnum):
@@ -118,6 +119,27 @@ class MeshService(Base):
     )
 
 
+class MeshGateway(Base):
+    """An address where one of an approved member's gateways is reached, as X-Road's global
+    configuration lists security servers' addresses: ``https://HOST:PORT``."""
+
+    __tablename__ = "mesh_gateways"
+
+    member_class: Mapped[str] = mapped_column(String(3), primary_key=True)
+    member_code: Mapped[str] = mapped_column(String(13), primary_key=True)
+    address: Mapped[str] = mapped_column(String(GATEWAY_ADDRESS_MAX_LENGTH), primary_key=True)
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    registered_by: Mapped[str] = mapped_column(String(128))
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["member_class", "member_code"],
+            ["mesh_members.member_class", "mesh_members.member_code"],
+            name="fk_mesh_gateways_member",
+        ),
+    )
+
+
 class GroupScope(StrEnum):
     GLOBAL = "global"  # defined by the registry operator, usable by every provider
     LOCAL = "local"  # defined by one member, for its own services' access rights
@@ -189,6 +211,9 @@ class MeshAccessRight(Base):
     granted_to: Mapped[str] = mapped_column(String(16), primary_key=True)
     # A subsystem's identifier (JP/LG/131016/juki), or a group's code.
     subject: Mapped[str] = mapped_column(String(160), primary_key=True)
+    # For a service with personal data, the purposes the grantee may call it for: purpose
+    # codes, sorted and separated by spaces.  Empty for other services.
+    purposes: Mapped[str] = mapped_column(Text, server_default="")
     granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     granted_by: Mapped[str] = mapped_column(String(128))
 

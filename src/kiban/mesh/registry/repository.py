@@ -11,6 +11,7 @@ from kiban.core.database import Base
 from kiban.mesh.identifiers import MemberId, ServiceId, SubsystemId
 from kiban.mesh.registry.models import (
     MeshAccessRight,
+    MeshGateway,
     MeshGroup,
     MeshGroupMember,
     MeshMember,
@@ -62,6 +63,29 @@ class RegistryRepository:
             )
         if status is not None:
             statement = statement.where(MeshSubsystem.status == status.value)
+        return self.session.scalars(statement).all()
+
+    def gateway(self, member: MemberId, address: str) -> MeshGateway | None:
+        return self.session.get(MeshGateway, (member.member_class.value, member.code, address))
+
+    def gateways(
+        self, member: MemberId | None = None, status: RegistrationStatus | None = None
+    ) -> Sequence[MeshGateway]:
+        """Gateway addresses, of one member or of every member (in ``status``)."""
+        statement = select(MeshGateway).order_by(
+            MeshGateway.member_class, MeshGateway.member_code, MeshGateway.address
+        )
+        if member is not None:
+            statement = statement.where(
+                MeshGateway.member_class == member.member_class.value,
+                MeshGateway.member_code == member.code,
+            )
+        if status is not None:
+            statement = statement.join(
+                MeshMember,
+                (MeshMember.member_class == MeshGateway.member_class)
+                & (MeshMember.member_code == MeshGateway.member_code),
+            ).where(MeshMember.status == status.value)
         return self.session.scalars(statement).all()
 
     def service(self, service: ServiceId) -> MeshService | None:

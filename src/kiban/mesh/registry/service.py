@@ -5,8 +5,9 @@ be one of the local-government registry, a company one of the corporation regist
 still open.  National agencies and quasi-public bodies are named by whoever asks, since the
 corporation registry kiban ships holds neither.  A subsystem is asked for by its member, and
 approved only once the member is.  A rejected request may be made again; every request and
-decision is an audit event.  An approved subsystem publishes its services, each with an
-OpenAPI document, without the operator: who may call them is the provider's decision.
+decision is an audit event.  An approved member registers where its gateways are reached.
+An approved subsystem publishes its services, each with an OpenAPI document, without the
+operator: who may call them is the provider's decision.
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from kiban.identity.ca.authority import load_authority
 from kiban.identity.ca.service import CertificateAuthorityService, Issued
 from kiban.mesh.identifiers import MemberClass, MemberId, ServiceId, SubsystemId
 from kiban.mesh.openapi import InvalidOpenAPI, as_json, read_openapi
-from kiban.mesh.registry.models import MeshMember, MeshService, MeshSubsystem, RegistrationStatus
+from kiban.mesh.registry.gateways import InvalidGatewayAddress, gateway_address
+from kiban.mesh.registry.models import (
+    MeshGateway,
+    MeshMember,
+    MeshService,
+    MeshSubsystem,
+    RegistrationStatus,
+)
 from kiban.mesh.registry.repository import RegistryRepository
 
 Registration = TypeVar("Registration", MeshMember, MeshSubsystem)
@@ -101,9 +109,7 @@ class RegistryService:
     ) -> Issued:
         """An organisation certificate from kiban's CA for an approved member's gateway key
         (P-256), with the member's identifier as its common name."""
-        known = self.repository.member(member)
-        if known is None or known.status != RegistrationStatus.APPROVED:
-            raise RegistrationRefused(f"{member} is not an approved member")
+        known = self._approved_member(member)
         try:
             public_key = serialization.load_pem_public_key(public_key_pem)
         except (ValueError, TypeError):
@@ -115,6 +121,39 @@ class RegistryService:
         return CertificateAuthorityService(self.session, settings).issue_organisation_certificate(
             str(member), known.name, public_key, actor=actor
         )
+
+    def add_gateway(self, member: MemberId, address: str, *, actor: str) -> MeshGateway:
+        """Register an address where one of an approved member's gateways is reached."""
+        now = datetime.now(UTC)
+        address = _gateway_address(address)
+        self._approved_member(member)
+        if self.repository.gateway(member, address) is not None:
+            raise RegistrationRefused(f"{address} is a gateway of {member} already")
+        gateway = MeshGateway(
+            member_class=member.member_class.value,
+            member_code=member.code,
+            address=address,
+            registered_at=now,
+            registered_by=actor,
+        )
+        self.repository.add(gateway)
+        record_registry_change(
+            self.session, "mesh.gateway.add", actor, str(member), {"address": address}, now=now
+        )
+        return gateway
+
+    def remove_gateway(self, member: MemberId, address: str, *, actor: str) -> None:
+        address = _gateway_address(address)
+        gateway = self.repository.gateway(member, address)
+        if gateway is None:
+            raise NotFound(f"{address} is not a gateway of {member}")
+        self.repository.delete(gateway)
+        record_registry_change(
+            self.session, "mesh.gateway.remove", actor, str(member), {"address": address}
+        )
+
+    def gateways(self, member: MemberId | None = None) -> Sequence[MeshGateway]:
+        return self.repository.gateways(member)
 
     def authority_chain_pem(self) -> bytes:
         """The issuing CA and the root, as a gateway sends them after its certificate."""
@@ -247,6 +286,12 @@ class RegistryService:
             )
         return given
 
+    def _approved_member(self, member: MemberId) -> MeshMember:
+        known = self.repository.member(member)
+        if known is None or known.status != RegistrationStatus.APPROVED:
+            raise RegistrationRefused(f"{member} is not an approved member")
+        return known
+
     def _pending_member(self, member: MemberId) -> MeshMember:
         known = self.repository.member(member)
         if known is None:
@@ -292,6 +337,13 @@ def _status_label(status: str) -> str:
         RegistrationStatus.APPROVED: "registered",
         RegistrationStatus.REJECTED: "rejected",
     }[RegistrationStatus(status)]
+
+
+def _gateway_address(text: str) -> str:
+    try:
+        return gateway_address(text)
+    except InvalidGatewayAddress as error:
+        raise RegistrationRefused(str(error)) from None
 
 
 def _reopen(registration: MeshMember | MeshSubsystem, requested_by: str, now: datetime) -> None:
