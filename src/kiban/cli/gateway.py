@@ -120,8 +120,6 @@ def init(
         )
     except GatewaySetupError as error:
         raise CliError(str(error)) from None
-    except ValueError as error:  # the settings themselves
-        raise CliError(f"invalid setting: {str(error).splitlines()[-1].strip()}") from None
     typer.echo(
         f"{home}: gateway of {parsed} set up / 準備しました. Next: the registry operator runs "
         f"`kiban mesh member certificate {parsed} --public-key {public} --out "

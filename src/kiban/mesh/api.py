@@ -1,4 +1,5 @@
-"""The registry's HTTP side: the signed global configuration that gateways fetch."""
+"""The registry's HTTP side: the signed global configuration that gateways fetch, and the
+services' OpenAPI documents."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from kiban.core.dependencies import DbSession
 from kiban.core.errors import ProblemError
 from kiban.identity.ca.authority import AuthorityNotInitialised
 from kiban.mesh.configuration import MEDIA_TYPE, publish
+from kiban.mesh.identifiers import InvalidMeshIdentifier, ServiceId
+from kiban.mesh.registry.service import RegistryService
 
 router = APIRouter(prefix="/mesh", tags=["mesh"])
 
@@ -34,3 +37,25 @@ def global_configuration(request: Request, session: DbSession) -> Response:
             "The certificate authority is not set up: run `kiban ca init`.",
         ) from None
     return Response(token, media_type=MEDIA_TYPE, headers={"Cache-Control": "no-store"})
+
+
+@router.get(
+    "/services/{service:path}/openapi",
+    dependencies=[PublicAccess],
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}, "description": "OpenAPI 3"}},
+)
+def service_openapi(service: str, session: DbSession) -> Response:
+    """A published service's OpenAPI document, as gateways hand it to callers through the
+    ``getOpenAPI`` metaservice.  Public, like the configuration that names the services."""
+    try:
+        service_id = ServiceId.parse(service)
+    except InvalidMeshIdentifier as error:
+        raise ProblemError(
+            400,
+            "invalid-mesh-identifier",
+            "Not a service identifier / 識別子が不正です",
+            str(error),
+        ) from None
+    published = RegistryService(session).service(service_id)
+    return Response(published.openapi, media_type="application/json")

@@ -131,14 +131,7 @@ def judge(
     call = f"{client_text} call {_shown(method)} {_shown(path)} of {service}"
     covered = False
     for right in rights:
-        if not right.covers(method, path):
-            continue
-        if right.granted_to == GrantedTo.SUBSYSTEM:
-            admitted = right.subject == client_text
-        else:
-            owner = None if right.granted_to == GrantedTo.GLOBAL_GROUP else service.subsystem.member
-            admitted = in_group(owner, right.subject)
-        if not admitted:
+        if not right.covers(method, path) or not _names(right, client_text, service, in_group):
             continue
         if not personal:
             return Decision(True, None, f"a right lets {call}", False)
@@ -154,6 +147,14 @@ def judge(
     return _refused(
         Problem.PURPOSE_NOT_ALLOWED, f"no access right lets {call} for {_shown(purpose)}", True
     )
+
+
+def _names(right: Right, client: str, service: ServiceId, in_group: Membership) -> bool:
+    """Whether ``right`` is granted to ``client``, directly or through a group."""
+    if right.granted_to == GrantedTo.SUBSYSTEM:
+        return right.subject == client
+    owner = None if right.granted_to == GrantedTo.GLOBAL_GROUP else service.subsystem.member
+    return in_group(owner, right.subject)
 
 
 def _refused(problem: Problem, detail: str, personal_data: bool) -> Decision:
@@ -259,7 +260,6 @@ class AccessPolicy:
         purpose: str | None = None,
     ) -> Decision:
         """Whether ``client`` may call ``METHOD path`` of ``service`` for ``purpose``."""
-        groups = self.groups
         return judge(
             client=client,
             service=service,
@@ -268,13 +268,39 @@ class AccessPolicy:
             purpose=purpose,
             published=self.services.get(service),
             client_approved=client in self.subsystems,
-            # Only the rights that can name the client: its own, and the groups'.
-            rights=self._direct.get((service, client), ()) + self._to_groups.get(service, ()),
-            in_group=lambda owner, code: client in groups.get((owner, code), _NO_SUBSYSTEMS),
+            rights=self._candidates(client, service),
+            in_group=self._membership(client),
         )
+
+    def _candidates(self, client: SubsystemId, service: ServiceId) -> tuple[Right, ...]:
+        """Only the rights that can name the client: its own, and the groups'."""
+        return self._direct.get((service, client), ()) + self._to_groups.get(service, ())
+
+    def _membership(self, client: SubsystemId) -> Membership:
+        groups = self.groups
+        return lambda owner, code: client in groups.get((owner, code), _NO_SUBSYSTEMS)
 
     def service(self, service: ServiceId) -> ServiceInfo | None:
         return self.services.get(service)
+
+    def services_of(self, subsystem: SubsystemId) -> list[ServiceInfo]:
+        """The services ``subsystem`` provides, by identifier."""
+        return sorted(
+            (info for info in self.services.values() if info.id.subsystem == subsystem),
+            key=lambda info: str(info.id),
+        )
+
+    def granted(self, client: SubsystemId, service: ServiceId) -> list[Right]:
+        """The rights to ``service`` that name ``client``, directly or through a group: what
+        it may call (nothing, when it is not an approved subsystem)."""
+        if client not in self.subsystems:
+            return []
+        in_group, text = self._membership(client), str(client)
+        return [
+            right
+            for right in self._candidates(client, service)
+            if _names(right, text, service, in_group)
+        ]
 
     def is_approved_member(self, member: MemberId) -> bool:
         return member in self.members

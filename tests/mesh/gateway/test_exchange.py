@@ -484,3 +484,61 @@ def _subjects(engine: Engine, role: str) -> dict[str, str | None]:
             select(LogRecord.message_id, LogRecord.data_subject).where(LogRecord.role == role)
         ).all()
     return {message_id: subject for message_id, subject in rows}
+
+
+# Metaservices -------------------------------------------------------------------------------
+
+
+def test_list_clients_names_every_approved_member_and_subsystem(world: MeshWorld) -> None:
+    listed = world.gateway(SAPPORO).call("GET", "JP/listClients").json()
+    assert {"id": "JP/GOV/6000012010023", "name": "デジタル庁"} in listed["members"]
+    assert str(SAPPORO_LIBRARY) in listed["subsystems"]
+
+
+def test_list_methods_and_allowed_methods_answer_for_the_caller(world: MeshWorld) -> None:
+    sapporo = world.gateway(SAPPORO)
+    listed = sapporo.call("GET", f"{JUKI}/listMethods").json()
+    assert listed == {
+        "services": [{"id": str(CERTIFICATE), "title": "住民票情報", "personal_data": True}]
+    }
+    allowed = sapporo.call("GET", f"{JUKI}/allowedMethods").json()["services"]
+    assert allowed[0]["operations"] == [
+        {
+            "method": "GET",
+            "path": "/residents/{addressee_number}/certificate",
+            "purposes": ["tax-assessment"],
+        }
+    ]
+    nothing = sapporo.call("GET", f"{JUKI}/allowedMethods", client=SAPPORO_LIBRARY).json()
+    assert nothing == {"services": []}
+
+
+def test_get_openapi_gives_the_document_to_those_with_a_right(world: MeshWorld) -> None:
+    sapporo = world.gateway(SAPPORO)
+    document = sapporo.call(
+        "GET", f"{JUKI}/getOpenAPI", params={"serviceCode": "resident-certificate/v1"}
+    )
+    assert document.status_code == 200, document.text
+    assert "/residents/{addressee_number}/certificate" in document.json()["paths"]
+    refused = sapporo.call(
+        "GET",
+        f"{JUKI}/getOpenAPI",
+        client=SAPPORO_LIBRARY,
+        params={"serviceCode": "resident-certificate/v1"},
+    )
+    assert (refused.status_code, problem_type(refused)) == (403, "access-denied")
+    unknown = sapporo.call("GET", f"{JUKI}/getOpenAPI", params={"serviceCode": "nothing"})
+    assert (unknown.status_code, problem_type(unknown)) == (404, "unknown-service")
+    bad = sapporo.call("GET", f"{JUKI}/getOpenAPI", params={"serviceCode": "Bad Code"})
+    assert (bad.status_code, problem_type(bad)) == (400, "bad-request")
+
+
+def test_the_registry_serves_a_published_services_document(world: MeshWorld) -> None:
+    base = f"{world.registry_url}/mesh/services"
+    assert httpx2.get(f"{base}/{CERTIFICATE}/openapi").json()["openapi"].startswith("3.")
+    missing = httpx2.get(f"{base}/JP/LG/131016/juki/nothing/openapi")
+    assert (missing.status_code, missing.headers["content-type"]) == (
+        404,
+        "application/problem+json",
+    )
+    assert httpx2.get(f"{base}/JP/LG/131017/juki/x/openapi").status_code == 400

@@ -188,3 +188,21 @@ def test_the_gateway_of_another_member_is_not_run_by_mistake(tmp_path: Path, roo
     result = run_kiban_in_process("gateway", "--member", "JP/LG/011002", "--dir", str(directory))
     assert result.returncode == 2
     assert "holds the gateway of JP/LG/131016" in result.stderr
+
+
+def test_init_refuses_a_registry_that_is_not_an_http_url(tmp_path: Path, root: Path) -> None:
+    result = run_kiban_in_process(
+        "gateway",
+        "init",
+        "--member",
+        MEMBER,
+        "--dir",
+        str(tmp_path / "gw"),
+        "--registry",
+        "ftp://mesh.example.jp",
+        "--root",
+        str(root),
+    )
+    assert result.returncode == 2
+    assert "registry_url: String should match pattern" in result.stderr
+    assert not (tmp_path / "gw").exists()

@@ -32,6 +32,7 @@ from kiban.core.errors import PROBLEM_MEDIA_TYPE
 from kiban.mesh.gateway.config import Gateway
 from kiban.mesh.gateway.fetcher import ConfigurationHolder, ConfigurationUnavailable, MeshView
 from kiban.mesh.gateway.log import DuplicateMessage, LogEntry, LogUnavailable, LogWriter
+from kiban.mesh.gateway.metaservices import Metaservices
 from kiban.mesh.gateway.problems import problem_body, problem_response
 from kiban.mesh.gateway.protocol import (
     CONSENT,
@@ -45,13 +46,14 @@ from kiban.mesh.gateway.protocol import (
     ProtocolError,
     Signer,
     Target,
+    calling_client,
     consumer_exchange,
     digest,
     forwarded_headers,
     request_hash,
 )
 from kiban.mesh.gateway.tracker import data_subject
-from kiban.mesh.identifiers import MemberId, SubsystemId
+from kiban.mesh.identifiers import MemberId, ServiceId, SubsystemId
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 MAX_BODY = 16 * 1024 * 1024
@@ -100,9 +102,15 @@ class GatewayRuntime:
     mesh_client: httpx2.AsyncClient  # to other gateways, mutual TLS
     backend_client: httpx2.AsyncClient  # to our own provider systems
     signer: Signer
+    metaservices: Metaservices
     sent: ReplayGuard = field(default_factory=ReplayGuard)  # as the consumer's gateway
     received: ReplayGuard = field(default_factory=ReplayGuard)  # as the provider's
     maintenance: str | None = None  # why the gateway refuses new exchanges, when it does
+    # The provider systems behind the gateway, parsed once rather than on every exchange.
+    backends: dict[ServiceId, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.backends = self.gateway.settings.backends()
 
     @property
     def keep_bodies(self) -> bool:
@@ -152,13 +160,11 @@ async def consume(runtime: GatewayRuntime, request: Request) -> Response:
     body = await request.body()
     if len(body) > MAX_BODY:
         return problem_response("payload-too-large", f"at most {MAX_BODY} bytes")
+    headers = {name.lower(): value for name, value in request.headers.items()}
     try:
-        target = Target.parse(request.url.path, request.url.query)
-        headers = {name.lower(): value for name, value in request.headers.items()}
-        exchange = consumer_exchange(headers, target, request.method, body)
+        client = calling_client(headers)
     except ProtocolError as error:
         return problem_response(error.slug, str(error))
-    client = SubsystemId.parse(exchange.client)
     if client.member != runtime.gateway.member:
         return problem_response(
             "not-our-client",
@@ -168,6 +174,15 @@ async def consume(runtime: GatewayRuntime, request: Request) -> Response:
         return problem_response(
             "unknown-client", f"{client} is not an approved subsystem on the mesh"
         )
+    if (metaservice := Metaservices.named(request.url.path)) is not None:
+        if request.method != "GET":
+            return problem_response("bad-request", "metaservices are called with GET")
+        return await runtime.metaservices.answer(view, *metaservice, client, request)
+    try:
+        target = Target.parse(request.url.path, request.url.query)
+        exchange = consumer_exchange(headers, target, request.method, body)
+    except ProtocolError as error:
+        return problem_response(error.slug, str(error))
     provider = target.service.subsystem.member
     if view.policy.service(target.service) is None:
         return problem_response("unknown-service", f"{target.service} is not published")
@@ -385,7 +400,7 @@ def _authorised(
 ) -> tuple[str, bool]:
     """The provider system the exchange may reach, and whether the answer carries personal
     data; :class:`Refusal` otherwise."""
-    backend = runtime.gateway.settings.backends().get(target.service)
+    backend = runtime.backends.get(target.service)
     if target.service.subsystem.member != runtime.gateway.member or backend is None:
         raise Refusal("unknown-service", f"this gateway does not provide {target.service}")
     client = SubsystemId.parse(exchange.client)

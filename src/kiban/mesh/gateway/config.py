@@ -161,12 +161,16 @@ def load_settings(directory: Path, **overrides: Any) -> GatewaySettings:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise GatewaySetupError(f"{path}: not valid TOML: {error}") from None
     content.update({name: value for name, value in overrides.items() if value is not None})
+    return _validated(content, str(path))
+
+
+def _validated(content: dict[str, Any], source: str) -> GatewaySettings:
     try:
         return GatewaySettings.model_validate(content)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        raise GatewaySetupError(f"{path}: {where}: {first['msg']}") from None
+        raise GatewaySetupError(f"{source}: {where}: {first['msg']}") from None
 
 
 def load_gateway(directory: Path, member: MemberId | None = None, **overrides: Any) -> Gateway:
@@ -243,8 +247,9 @@ def initialise(
     if (directory / KEY_FILE).exists():
         raise GatewaySetupError(f"{directory} holds a gateway already ({KEY_FILE} exists)")
     roots = _certificates(root)
-    settings = GatewaySettings(
-        member=str(member), registry_url=registry_url, port=port, mesh_port=mesh_port
+    settings = _validated(
+        {"member": str(member), "registry_url": registry_url, "port": port, "mesh_port": mesh_port},
+        "the settings",
     )
     directory.mkdir(parents=True, exist_ok=True)
     private_key = ec.generate_private_key(ec.SECP256R1())

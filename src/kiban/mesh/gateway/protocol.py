@@ -159,18 +159,23 @@ def _text(headers: dict[str, str], name: str) -> str | None:
     return value
 
 
+def calling_client(headers: dict[str, str]) -> SubsystemId:
+    """The subsystem that calls, from ``Kiban-Client`` (headers with lower-cased names)."""
+    client = _text(headers, CLIENT)
+    if client is None:
+        raise ProtocolError("bad-request", f"{CLIENT} is required: the calling subsystem")
+    try:
+        return SubsystemId.parse(client)
+    except InvalidMeshIdentifier as error:
+        raise ProtocolError("bad-request", f"{CLIENT}: {error}") from None
+
+
 def consumer_exchange(
     headers: dict[str, str], target: Target, method: str, body: bytes, *, now: float | None = None
 ) -> Exchange:
     """The exchange a consumer's system asks for, from its ``Kiban-*`` headers (lower-cased
     names); a missing ``Kiban-Id`` is generated."""
-    client = _text(headers, CLIENT)
-    if client is None:
-        raise ProtocolError("bad-request", f"{CLIENT} is required: the calling subsystem")
-    try:
-        client = str(SubsystemId.parse(client))
-    except InvalidMeshIdentifier as error:
-        raise ProtocolError("bad-request", f"{CLIENT}: {error}") from None
+    client = str(calling_client(headers))
     message_id = _text(headers, MESSAGE_ID)
     if message_id is None:
         message_id = str(uuid.uuid4())

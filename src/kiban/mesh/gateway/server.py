@@ -37,6 +37,7 @@ from kiban.mesh.gateway.database import open_gateway_database
 from kiban.mesh.gateway.fetcher import ConfigurationHolder
 from kiban.mesh.gateway.log import LogWriter, MessageLog
 from kiban.mesh.gateway.log_records import LogRecord
+from kiban.mesh.gateway.metaservices import Metaservices
 from kiban.mesh.gateway.protocol import Signer
 from kiban.mesh.gateway.tracker import TrackerForwarder
 
@@ -143,6 +144,7 @@ async def run_gateway(gateway: Gateway, announce: Callable[[str], None] = print)
             mesh_client=mesh_client,
             backend_client=backend_client,
             signer=Signer(gateway.keys.private_key, gateway.keys.serial),
+            metaservices=Metaservices(settings.registry_url, registry_client),
             sent=sent,
             received=received,
         )
