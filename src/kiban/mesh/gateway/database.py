@@ -27,6 +27,7 @@ class GatewayBase(DeclarativeBase):
 
 def gateway_metadata() -> MetaData:
     """The metadata of every gateway table, imported so that each is registered."""
+    import kiban.mesh.events.models
     import kiban.mesh.gateway.log_records
     import kiban.mesh.gateway.tracker  # noqa: F401
 
