@@ -13,7 +13,7 @@ from typing import Any
 
 _BODY = json.dumps(
     {
-        "addressee_number": "000000012",
+        "addressee_number": "0000000125",
         "name": "山田 花子",
         "name_kana": "ヤマダ ハナコ",
         "birth_date": "1980-05-01",
@@ -26,7 +26,7 @@ _BODY = json.dumps(
 _HEADERS = [
     (b"content-type", b"application/json"),
     (b"content-length", str(len(_BODY)).encode("ascii")),
-    (b"kiban-data-subject", b"000000012"),
+    (b"kiban-data-subject", b"0000000125"),
 ]
 
 

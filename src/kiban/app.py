@@ -39,6 +39,11 @@ def _include_routers(app: FastAPI) -> None:
     from kiban.identity.oidc.pages import router as oidc_pages_router
     from kiban.identity.staff.pages import router as staff_pages_router
     from kiban.mesh.api import router as mesh_router
+    from kiban.mesh.consent.api import router as consent_router
+    from kiban.mesh.consent.pages import router as consent_pages_router
+    from kiban.mesh.providers.api import router as mesh_providers_router
+    from kiban.mesh.tracker.api import router as tracker_router
+    from kiban.mesh.tracker.pages import router as tracker_pages_router
     from kiban.registry.addresses.api import router as addresses_router
     from kiban.registry.addresses.pages import router as address_pages_router
     from kiban.registry.corporations.api import router as corporations_router
@@ -62,6 +67,11 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(business_pages_router)
     app.include_router(localgov_pages_router)
     app.include_router(mesh_router)
+    app.include_router(tracker_router)
+    app.include_router(tracker_pages_router)
+    app.include_router(consent_router)
+    app.include_router(consent_pages_router)
+    app.include_router(mesh_providers_router)
     install_pages(app)  # the home page, /static and HTML error pages
 
 

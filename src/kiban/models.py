@@ -13,7 +13,10 @@ def import_all_models() -> None:
     import kiban.identity.card.models
     import kiban.identity.oidc.models
     import kiban.identity.staff.models
+    import kiban.mesh.consent.models
+    import kiban.mesh.providers.models
     import kiban.mesh.registry.models
+    import kiban.mesh.tracker.models
     import kiban.registry.addresses.models
     import kiban.registry.corporations.models
     import kiban.registry.localgov.models

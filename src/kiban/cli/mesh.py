@@ -21,12 +21,16 @@ from sqlalchemy.orm import Session
 
 from kiban.cli.context import cli_session
 from kiban.cli.errors import CliError
+from kiban.cli.mesh_consent import app as consent_app
 from kiban.cli.mesh_log import app as log_app
+from kiban.cli.mesh_tracker import app as tracker_app
 from kiban.core.config import get_settings
 from kiban.core.errors import ProblemError
 from kiban.identity.ca.authority import AuthorityNotInitialised
 from kiban.mesh.configuration import ConfigurationRejected, publish, verify_configuration
 from kiban.mesh.identifiers import InvalidMeshIdentifier, MemberId, ServiceId, SubsystemId
+from kiban.mesh.providers.catalogue import publish_standard
+from kiban.mesh.providers.keys import ProviderKeyService
 from kiban.mesh.registry.access import AccessService, Endpoint, Grantee
 from kiban.mesh.registry.models import (
     GrantedTo,
@@ -575,6 +579,8 @@ configuration_app = typer.Typer(
 )
 app.add_typer(configuration_app, name="configuration")
 app.add_typer(log_app, name="log", help="Gateway message logs / メッセージログ")
+app.add_typer(tracker_app, name="tracker", help="Data tracker / 情報提供等記録")
+app.add_typer(consent_app, name="consent", help="Consent artefacts / 同意")
 
 
 @configuration_app.command("export")
@@ -629,3 +635,85 @@ def verify_configuration_file(
         f" {len(content['rights'])} access rights, {len(content['gateways'])} gateway addresses"
         " / 有効"
     )
+
+
+# The standard services kiban provides ---------------------------------------------------------
+
+services_app = typer.Typer(
+    no_args_is_help=True, help="The standard services kiban provides / kibanの標準サービス"
+)
+provider_key_app = typer.Typer(
+    no_args_is_help=True, help="Keys of national providers' gateways / 提供システムの鍵"
+)
+app.add_typer(services_app, name="services")
+services_app.add_typer(provider_key_app, name="key")
+
+
+@services_app.command("publish-standard")
+def publish_standard_services(member: MemberArgument) -> None:
+    """Publish the services kiban provides for a tenant, or for the national tax agency, and
+    say where its gateway reaches them / 標準サービスを公開する."""
+    parsed = _parsed(MemberId.parse, member)
+    public_url = get_settings().public_url.rstrip("/")
+
+    def publish(registry: RegistryService) -> str:
+        published = publish_standard(registry.session, parsed, published_by=OPERATOR)
+        return "\n".join(
+            f"{entry.service}: published at {public_url}{entry.path} / 公開しました"
+            for entry in published
+        )
+
+    _registry_call(publish)
+
+
+@provider_key_app.command("create")
+def create_provider_key(
+    member: MemberArgument,
+    name: Annotated[str, typer.Option("--name", help="What the key is for, e.g. gateway")],
+) -> None:
+    """Issue a key for a national provider's gateway; the token is printed once / 鍵を発行する."""
+    parsed = _parsed(MemberId.parse, member)
+    try:
+        with cli_session() as session:
+            issued = ProviderKeyService(session).create(parsed, name, actor=OPERATOR)
+    except ProblemError as error:
+        raise CliError(error.detail or error.title) from None
+    print(
+        f"key {issued.key_id} created; keep this token now, it is not shown again"
+        " / トークンは再表示できません",
+        file=sys.stderr,
+    )
+    typer.echo(issued.token)
+
+
+@provider_key_app.command("revoke")
+def revoke_provider_key(
+    member: MemberArgument,
+    key_id: Annotated[str, typer.Argument(metavar="KEY_ID", help="The key id shown at creation")],
+) -> None:
+    """Revoke a provider key at once / 鍵を失効させる."""
+    parsed = _parsed(MemberId.parse, member)
+    try:
+        with cli_session() as session:
+            ProviderKeyService(session).revoke(parsed, key_id, actor=OPERATOR)
+    except ProblemError as error:
+        raise CliError(error.detail or error.title) from None
+    typer.echo(f"{parsed}: key {key_id} revoked / 失効しました")
+
+
+@provider_key_app.command("list")
+def list_provider_keys(member: MemberArgument) -> None:
+    """Print a member's provider keys as CSV, never their secrets / 鍵の一覧 (CSV)."""
+    parsed = _parsed(MemberId.parse, member)
+    with cli_session() as session:
+        rows = [
+            [
+                key.key_id,
+                key.name,
+                _iso(key.created_at),
+                key.created_by,
+                _iso(key.revoked_at) if key.revoked_at else "",
+            ]
+            for key in ProviderKeyService(session).keys(parsed)
+        ]
+    _write_csv(["key_id", "name", "created_at", "created_by", "revoked_at"], rows)

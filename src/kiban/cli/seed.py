@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import Progress
 from sqlalchemy.orm import Session
 
 from kiban.cli.context import cli_session
@@ -17,6 +18,7 @@ from kiban.core.crypto import PersonalNumberHasher, personal_number_hasher
 from kiban.demo.relying_party import register_demo_client
 from kiban.identity.card.demo import issue_demo_cards
 from kiban.identity.staff.demo import seed_demo_staff
+from kiban.mesh.providers.synthetic import seed_incomes
 from kiban.registry.corporations.repository import CorporationRepository
 from kiban.registry.corporations.synthetic import SeedError as CorporationSeedError
 from kiban.registry.corporations.synthetic import generate_corporations
@@ -120,9 +122,11 @@ def _seed(run: Callable[[Session, Callable[[int], None]], SeedResult], total: in
         with cli_session() as session, progress_bar(console) as progress:
             task = progress.add_task("住民を生成中 / seeding residents", total=total)
             result = run(session, lambda count: progress.update(task, advance=count))
+            assessments = _seed_incomes(session, result, progress)
     except (SeedError, CorporationSeedError, TenantError) as error:
         raise CliError(str(error)) from None
     _report(result)
+    _report_incomes(assessments)
 
 
 def _report(result: SeedResult) -> None:
@@ -136,3 +140,18 @@ def _report(result: SeedResult) -> None:
         f" over {len(result.tenants):,} tenants / {result.residents:,}人を投入しました",
         soft_wrap=True,
     )
+
+
+def _seed_incomes(session: Session, result: SeedResult, progress: Progress) -> int:
+    """The seeded tenants' synthetic tax ledger, behind the income-certificate service."""
+    task = progress.add_task("課税情報を生成中 / assessing incomes", total=None)
+    return seed_incomes(session, result.tenants, lambda count: progress.update(task, advance=count))
+
+
+def _report_incomes(assessments: int) -> None:
+    if assessments:
+        console.print(
+            f"assessed {assessments:,} incomes and resident taxes"
+            f" / 課税情報を{assessments:,}件生成しました",
+            soft_wrap=True,
+        )

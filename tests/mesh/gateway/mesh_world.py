@@ -42,7 +42,13 @@ from kiban.mesh.gateway.config import (
     initialise,
     load_gateway,
 )
-from kiban.mesh.gateway.protocol import Exchange, Signer, digest, forwarded_headers
+from kiban.mesh.gateway.protocol import (
+    Exchange,
+    Signer,
+    digest,
+    encode_header,
+    forwarded_headers,
+)
 from kiban.mesh.gateway.server import client_tls
 from kiban.mesh.identifiers import MemberId, ServiceId, SubsystemId
 from kiban.mesh.registry.service import RegistryService
@@ -65,7 +71,15 @@ SAPPORO_LIBRARY = SubsystemId.of(SAPPORO, "library")  # approved, but granted no
 PREFECTURE_WELFARE = SubsystemId.of(PREFECTURE, "welfare")
 MINISTRY_STATS = SubsystemId.of(MINISTRY, "stats")
 CERTIFICATE = ServiceId.of(JUKI, "resident-certificate", "v1")
-RESIDENT = "000000012"
+# The token 千代田区's resident system expects from its gateway.
+PROVIDER_TOKEN = "kiban_131016_gateway_provider-token-for-tests"
+RESIDENT = "0000000125"  # a 宛名番号: 9-digit serial and its check digit
+# 札幌市's tax system asks 千代田区 for RESIDENT's certificate, for the municipal tax.
+TARGET = f"{CERTIFICATE}/residents/{RESIDENT}/certificate"
+FOR_TAX = {
+    "Kiban-Purpose": "tax-assessment",
+    "Kiban-Legal-Basis": encode_header("地方税法第294条"),
+}
 
 
 def free_port() -> int:
@@ -274,7 +288,8 @@ def _prepare_gateway(
         "configuration_interval = 60", "configuration_interval = 1"
     )
     for service, url in (backends or {}).items():
-        text += f'"{service}" = "{url}"\n'
+        text += f'"{service}" = {{ url = "{url}", token_file = "provider.token" }}\n'
+    (directory / "provider.token").write_text(PROVIDER_TOKEN + "\n", encoding="utf-8")
     path.write_text(text, encoding="utf-8")
     return running
 

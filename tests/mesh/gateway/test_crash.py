@@ -17,9 +17,10 @@ from kiban.mesh.gateway.config import load_gateway
 from kiban.mesh.gateway.log_records import LogRecord
 from kiban_command import run_kiban
 from mesh.gateway.mesh_world import (
-    CERTIFICATE,
     CHIYODA,
+    FOR_TAX,
     SAPPORO,
+    TARGET,
     MeshWorld,
     RunningGateway,
     an_exchange,
@@ -29,8 +30,6 @@ from mesh.gateway.mesh_world import (
     to_provider,
 )
 
-TARGET = f"{CERTIFICATE}/residents/000000012/certificate"
-FOR_TAX = {"Kiban-Purpose": "tax-assessment", "Kiban-Legal-Basis": "chihozei-ho"}
 CALLERS = 6
 
 

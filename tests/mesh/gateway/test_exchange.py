@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import date, timedelta
+from http.cookies import SimpleCookie
 
 import httpx2
 import pytest
@@ -22,33 +23,42 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from kiban.core.database import create_database_engine
+from kiban.core.identifiers import addressee_number_check_digit
 from kiban.core.network import tcp_listener
+from kiban.core.sessions import SESSION_COOKIE, SubjectKind, start_session
 from kiban.identity.ca.models import RevocationReason
 from kiban.identity.ca.service import CertificateRegister
+from kiban.identity.card.service import CARD_ACR, CARD_AMR
 from kiban.mesh.configuration import LIFETIME, publish
+from kiban.mesh.consent.models import ConsentKind
+from kiban.mesh.consent.request import ConsentRequest
+from kiban.mesh.consent.service import ConsentService
 from kiban.mesh.gateway.config import load_gateway
 from kiban.mesh.gateway.log_records import LogRecord
 from kiban.mesh.gateway.protocol import (
     digest,
-    encode_header,
 )
 from kiban.mesh.gateway.server import client_tls, server_tls
 from kiban.mesh.identifiers import MemberId
 from kiban.mesh.registry.service import RegistryService
+from kiban.mesh.tracker.models import MeshDataUse
 from kiban_command import run_kiban_in_process
 from live_server import serving
 from mesh.gateway.mesh_world import (
     CERTIFICATE,
     CHIYODA,
+    FOR_TAX,
     JUKI,
     MINISTRY,
     OPERATOR,
     PREFECTURE,
     PREFECTURE_WELFARE,
+    PROVIDER_TOKEN,
     RESIDENT,
     SAPPORO,
     SAPPORO_LIBRARY,
     SAPPORO_TAX,
+    TARGET,
     MeshWorld,
     an_exchange,
     mesh_world,
@@ -57,12 +67,8 @@ from mesh.gateway.mesh_world import (
     to_provider,
 )
 
-TARGET = f"{CERTIFICATE}/residents/{RESIDENT}/certificate"
 HOUSEHOLD = f"{CERTIFICATE}/residents/{RESIDENT}/household"
-FOR_TAX = {
-    "Kiban-Purpose": "tax-assessment",
-    "Kiban-Legal-Basis": encode_header("地方税法第294条"),
-}
+OTHER_RESIDENT = "000000013" + addressee_number_check_digit("000000013")
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +98,7 @@ def test_an_allowed_call_reaches_the_provider_system_and_comes_back_bound_to_it(
     assert seen["kiban-purpose"] == "tax-assessment"
     assert seen["kiban-userid"] == "tax-001"
     assert "kiban-signature" not in seen
+    assert seen["authorization"] == f"Bearer {PROVIDER_TOKEN}"
 
 
 def test_a_call_without_a_message_id_gets_one(world: MeshWorld) -> None:
@@ -542,3 +549,112 @@ def test_the_registry_serves_a_published_services_document(world: MeshWorld) -> 
         "application/problem+json",
     )
     assert httpx2.get(f"{base}/JP/LG/131017/juki/x/openapi").status_code == 400
+
+
+# The data tracker ---------------------------------------------------------------------------
+
+
+def test_the_resident_sees_on_the_portal_who_used_their_data(world: MeshWorld) -> None:
+    """札幌市's tax office reads 山田 花子's certificate from 千代田区; 千代田区's gateway hands
+    the record to the platform, and 花子 sees it after signing in with her card."""
+    answered = world.gateway(SAPPORO).call("GET", TARGET, headers=FOR_TAX)
+    assert answered.status_code == 200
+    message_id = answered.headers["Kiban-Id"]
+
+    def recorded() -> bool:
+        with Session(world.engine) as session:
+            return (
+                session.scalar(select(MeshDataUse).where(MeshDataUse.message_id == message_id))
+                is not None
+            )
+
+    try:
+        _eventually(recorded, "千代田区's gateway hands the record to the platform", timeout=20)
+    except AssertionError:
+        print(world.gateway(CHIYODA).health().json())
+        raise
+    with Session(world.engine) as session:
+        response = Response()
+        start_session(
+            session,
+            response,
+            kind=SubjectKind.RESIDENT,
+            subject_id=f"{CHIYODA.code}:{RESIDENT}",
+            tenant_code=CHIYODA.code,
+            acr=CARD_ACR,
+            amr=CARD_AMR,
+            settings=world.settings,
+        )
+        session.commit()
+    cookie = SimpleCookie(response.headers["set-cookie"])[SESSION_COOKIE].value
+    page = httpx2.get(
+        f"{world.registry_url}/me/data-uses",
+        headers={"Cookie": f"{SESSION_COOKIE}={cookie}"},
+        timeout=10,
+    )
+    assert page.status_code == 200
+    assert "札幌市" in page.text  # who
+    assert "tax-assessment" in page.text  # why
+    assert "地方税法第294条" in page.text  # on what legal basis
+    assert "住民票情報" in page.text  # which service
+    assert "山田" not in page.text  # never the data itself
+
+
+# Consent ------------------------------------------------------------------------------------
+
+
+def _consent(world: MeshWorld, kind: ConsentKind) -> str:
+    """山田 花子 lets 札幌市's tax system read her certificate for the municipal tax."""
+    request = ConsentRequest(
+        consumer=SAPPORO_TAX,
+        service=CERTIFICATE,
+        items=("GET /residents/{addressee_number}/certificate",),
+        purpose="tax-assessment",
+        explanation="住民税の賦課のため / for the municipal tax",
+        until=date.today() + timedelta(days=30),
+        kind=kind,
+    )
+    with Session(world.engine) as session:
+        consent = ConsentService(session).grant(request, CHIYODA.code, RESIDENT)
+        session.commit()
+    return consent
+
+
+def _with_consent(consent: str) -> dict[str, str]:
+    return {
+        "Kiban-Purpose": "tax-assessment",
+        "Kiban-Legal-Basis": "consent",
+        "Kiban-Consent": consent,
+    }
+
+
+def test_a_one_time_consent_lets_one_exchange_through(world: MeshWorld) -> None:
+    consent = _consent(world, ConsentKind.ONE_TIME)
+    sapporo = world.gateway(SAPPORO)
+    first = sapporo.call("GET", TARGET, headers=_with_consent(consent))
+    assert first.status_code == 200, first.text
+    again = sapporo.call("GET", TARGET, headers=_with_consent(consent))
+    assert (again.status_code, problem_type(again)) == (403, "consent-required")
+    unknown = sapporo.call("GET", TARGET, headers=_with_consent(str(uuid.uuid4())))
+    assert (unknown.status_code, problem_type(unknown)) == (403, "consent-required")
+
+
+def test_a_consent_covers_its_person_only_and_ends_when_revoked(world: MeshWorld) -> None:
+    consent = _consent(world, ConsentKind.PERIODIC)
+    sapporo = world.gateway(SAPPORO)
+    assert sapporo.call("GET", TARGET, headers=_with_consent(consent)).status_code == 200
+    assert sapporo.call("GET", TARGET, headers=_with_consent(consent)).status_code == 200
+    calls = len(world.provider.seen)
+    someone_else = sapporo.call(
+        "GET",
+        f"{CERTIFICATE}/residents/{OTHER_RESIDENT}/certificate",
+        headers=_with_consent(consent),
+    )
+    assert (someone_else.status_code, problem_type(someone_else)) == (403, "consent-required")
+    assert "山田" not in someone_else.text  # the answer is withheld
+    assert len(world.provider.seen) == calls + 1
+    with Session(world.engine) as session:
+        ConsentService(session).revoke(consent, actor=OPERATOR, reason="本人の申出")
+        session.commit()
+    revoked = sapporo.call("GET", TARGET, headers=_with_consent(consent))
+    assert (revoked.status_code, problem_type(revoked)) == (403, "consent-required")

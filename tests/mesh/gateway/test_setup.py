@@ -206,3 +206,35 @@ def test_init_refuses_a_registry_that_is_not_an_http_url(tmp_path: Path, root: P
     assert result.returncode == 2
     assert "registry_url: String should match pattern" in result.stderr
     assert not (tmp_path / "gw").exists()
+
+
+def test_a_provider_system_may_expect_a_token_from_a_file(tmp_path: Path, root: Path) -> None:
+    directory = tmp_path / "gw"
+    _init(directory, root)
+    _certify(directory)
+    service = "JP/LG/131016/juki/household/v1"
+    settings = directory / SETTINGS_FILE
+    settings.write_text(
+        settings.read_text(encoding="utf-8")
+        + f'"{service}" = {{ url = "http://10.0.0.12:9001/", token_file = "juki.token" }}\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(GatewaySetupError, match="cannot read"):
+        load_gateway(directory)
+    (directory / "juki.token").write_text("two words\n", encoding="utf-8")
+    with pytest.raises(GatewaySetupError, match="one printable token"):
+        load_gateway(directory)
+    (directory / "juki.token").write_text("kiban_131016_k1_secret\n", encoding="utf-8")
+    [provider] = load_gateway(directory).providers.values()
+    assert provider.url == "http://10.0.0.12:9001"
+    assert provider.headers == (("Authorization", "Bearer kiban_131016_k1_secret"),)
+
+
+def _certify(directory: Path) -> None:
+    """A certificate for the gateway's own key, from a throw-away issuer."""
+    issuer = ec.generate_private_key(ec.SECP256R1())
+    own = serialization.load_pem_private_key((directory / KEY_FILE).read_bytes(), None)
+    assert isinstance(own, ec.EllipticCurvePrivateKey)
+    (directory / CERTIFICATE_FILE).write_bytes(
+        _pem(_certificate(own, MEMBER, issuer)) + _pem(_certificate(issuer, "issuing", issuer))
+    )

@@ -29,7 +29,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from kiban.core.errors import PROBLEM_MEDIA_TYPE
-from kiban.mesh.gateway.config import Gateway
+from kiban.mesh.gateway.config import Gateway, ProviderSystem
+from kiban.mesh.gateway.consent import ConsentChecker, ConsentHeld, ConsentRefused
 from kiban.mesh.gateway.fetcher import ConfigurationHolder, ConfigurationUnavailable, MeshView
 from kiban.mesh.gateway.log import DuplicateMessage, LogEntry, LogUnavailable, LogWriter
 from kiban.mesh.gateway.metaservices import Metaservices
@@ -52,8 +53,8 @@ from kiban.mesh.gateway.protocol import (
     forwarded_headers,
     request_hash,
 )
-from kiban.mesh.gateway.tracker import data_subject
-from kiban.mesh.identifiers import MemberId, ServiceId, SubsystemId
+from kiban.mesh.gateway.tracker import TrackerForwarder, data_subject
+from kiban.mesh.identifiers import MemberId, SubsystemId
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 MAX_BODY = 16 * 1024 * 1024
@@ -103,14 +104,11 @@ class GatewayRuntime:
     backend_client: httpx2.AsyncClient  # to our own provider systems
     signer: Signer
     metaservices: Metaservices
+    consents: ConsentChecker
+    tracker: TrackerForwarder
     sent: ReplayGuard = field(default_factory=ReplayGuard)  # as the consumer's gateway
     received: ReplayGuard = field(default_factory=ReplayGuard)  # as the provider's
     maintenance: str | None = None  # why the gateway refuses new exchanges, when it does
-    # The provider systems behind the gateway, parsed once rather than on every exchange.
-    backends: dict[ServiceId, str] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.backends = self.gateway.settings.backends()
 
     @property
     def keep_bodies(self) -> bool:
@@ -305,6 +303,7 @@ async def provide(runtime: GatewayRuntime, request: Request) -> Response:
     body = await request.body()
     try:
         exchange, backend, personal_data = _admit(runtime, request, signature, body)
+        consent = await _spend_consent(runtime, exchange)
     except Refusal as refusal:
         status, problem = problem_body(refusal.slug, str(refusal))
         refused = refusal.exchange
@@ -317,13 +316,14 @@ async def provide(runtime: GatewayRuntime, request: Request) -> Response:
         return failed or response
     target = Target.parse(request.url.path, request.url.query)
     headers = forwarded_headers(exchange)
+    headers.update(backend.headers)
     if content_type := request.headers.get("content-type"):
         headers["Content-Type"] = content_type
     subject: str | None = None
     try:
         answered = await runtime.backend_client.request(
             exchange.method,
-            backend + target.path_and_query,
+            backend.url + target.path_and_query,
             headers=headers,
             content=body,
             timeout=runtime.gateway.settings.request_timeout,
@@ -341,7 +341,17 @@ async def provide(runtime: GatewayRuntime, request: Request) -> Response:
             runtime, exchange.id, signature, answered.status_code, answered.content, passed
         )
         if personal_data and answered.status_code < 300:
-            subject = data_subject(answered.headers.get(DATA_SUBJECT))
+            subject = data_subject(runtime.gateway.member, answered.headers.get(DATA_SUBJECT))
+            if consent is not None and subject != consent.subject:
+                # The consent is one person's: an answer about anyone else is not passed on.
+                status, problem = problem_body(
+                    "consent-required",
+                    f"the answer is not about the person who gave consent {consent.consent}",
+                )
+                response = _signed(
+                    runtime, exchange.id, signature, status, problem, _PROBLEM_HEADERS
+                )
+                subject = None
     failed = await _log(
         runtime,
         exchange,
@@ -359,9 +369,19 @@ async def provide(runtime: GatewayRuntime, request: Request) -> Response:
 _PROBLEM_HEADERS = {"content-type": PROBLEM_MEDIA_TYPE}
 
 
+async def _spend_consent(runtime: GatewayRuntime, exchange: Exchange) -> ConsentHeld | None:
+    """The consent the exchange relies on, spent for it; None when its basis is not consent."""
+    if exchange.legal_basis != CONSENT_BASIS or exchange.consent is None:
+        return None
+    try:
+        return await runtime.consents.spend(exchange)
+    except ConsentRefused as refused:
+        raise Refusal("consent-required", str(refused), exchange) from None
+
+
 def _admit(
     runtime: GatewayRuntime, request: Request, signature: str, body: bytes
-) -> tuple[Exchange, str, bool]:
+) -> tuple[Exchange, ProviderSystem, bool]:
     """The verified exchange, the provider system it goes to and whether the answer carries
     personal data, once the request may reach that system; :class:`Refusal` otherwise."""
     if runtime.maintenance:
@@ -397,10 +417,10 @@ def _admit(
 
 def _authorised(
     runtime: GatewayRuntime, view: MeshView, target: Target, exchange: Exchange
-) -> tuple[str, bool]:
+) -> tuple[ProviderSystem, bool]:
     """The provider system the exchange may reach, and whether the answer carries personal
     data; :class:`Refusal` otherwise."""
-    backend = runtime.backends.get(target.service)
+    backend = runtime.gateway.providers.get(target.service)
     if target.service.subsystem.member != runtime.gateway.member or backend is None:
         raise Refusal("unknown-service", f"this gateway does not provide {target.service}")
     client = SubsystemId.parse(exchange.client)
@@ -540,6 +560,13 @@ def health_report(runtime: GatewayRuntime) -> Response:
     except ConfigurationUnavailable as error:
         checks["configuration"] = {"ok": False, "detail": str(error)}
     checks["log"] = {"ok": runtime.writer.healthy, "detail": runtime.writer.status}
+    # The data tracker's records wait in the log when the platform cannot take them: that
+    # delays what residents see, it does not stop exchanges.
+    checks["data_tracker"] = {
+        "ok": True,
+        "detail": runtime.tracker.last_error or "ok",
+        "set_aside": runtime.tracker.set_aside,
+    }
     if runtime.maintenance:
         checks["maintenance"] = {"ok": False, "detail": runtime.maintenance}
     healthy = all(check["ok"] for check in checks.values())

@@ -68,6 +68,24 @@ def _backend(url: str) -> str:
     return url.rstrip("/")
 
 
+class Backend(BaseModel):
+    """A provider system that wants to be told who calls: its URL and the file holding the
+    bearer token it expects (a tenant API key of kiban's own services, say)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: Annotated[str, AfterValidator(_backend)]
+    token_file: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSystem:
+    """Where a service's calls go, and the headers that authenticate the gateway there."""
+
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
 class GatewaySettings(BaseModel):
     """``gateway.toml``.  Paths are relative to the gateway's directory."""
 
@@ -89,8 +107,11 @@ class GatewaySettings(BaseModel):
     keep_bodies: bool = Field(default=False, description="Keep message bodies in the log")
     configuration_interval: float = Field(default=60, gt=0, le=600)
     request_timeout: float = Field(default=30, gt=0, le=600)
-    # The provider systems behind this gateway: service identifier → base URL.
-    services: dict[str, Annotated[str, AfterValidator(_backend)]] = Field(default_factory=dict)
+    # The provider systems behind this gateway: service identifier → base URL, or a table
+    # with the URL and a token file.
+    services: dict[str, Annotated[str, AfterValidator(_backend)] | Backend] = Field(
+        default_factory=dict
+    )
 
     @field_validator("allow_from")
     @classmethod
@@ -101,8 +122,11 @@ class GatewaySettings(BaseModel):
 
     @field_validator("services")
     @classmethod
-    def _service_ids(cls, value: dict[str, str]) -> dict[str, str]:
-        return {str(ServiceId.parse(service)): url for service, url in value.items()}
+    def _service_ids(cls, value: dict[str, str | Backend]) -> dict[str, Backend]:
+        return {
+            str(ServiceId.parse(service)): Backend(url=url) if isinstance(url, str) else url
+            for service, url in value.items()
+        }
 
     def member_id(self) -> MemberId:
         return MemberId.parse(self.member)
@@ -110,8 +134,11 @@ class GatewaySettings(BaseModel):
     def networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         return tuple(ipaddress.ip_network(network, strict=False) for network in self.allow_from)
 
-    def backends(self) -> dict[ServiceId, str]:
-        return {ServiceId.parse(service): url for service, url in self.services.items()}
+    def backends(self) -> dict[ServiceId, Backend]:
+        return {
+            ServiceId.parse(service): Backend(url=backend) if isinstance(backend, str) else backend
+            for service, backend in self.services.items()
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +163,7 @@ class Gateway:
     directory: Path
     settings: GatewaySettings
     keys: GatewayKeys
+    providers: dict[ServiceId, ProviderSystem]
 
     @property
     def member(self) -> MemberId:
@@ -181,7 +209,30 @@ def load_gateway(directory: Path, member: MemberId | None = None, **overrides: A
         raise GatewaySetupError(
             f"{directory} holds the gateway of {settings.member_id()}, not of {member}"
         )
-    return Gateway(directory, settings, load_keys(directory, settings.member_id()))
+    return Gateway(
+        directory,
+        settings,
+        load_keys(directory, settings.member_id()),
+        _providers(directory, settings),
+    )
+
+
+def _providers(directory: Path, settings: GatewaySettings) -> dict[ServiceId, ProviderSystem]:
+    """The provider systems, with their tokens read from their files."""
+    providers = {}
+    for service, backend in settings.backends().items():
+        headers: tuple[tuple[str, str], ...] = ()
+        if backend.token_file is not None:
+            path = directory / backend.token_file
+            try:
+                token = path.read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as error:
+                raise GatewaySetupError(f"{service}: cannot read {path}: {error}") from None
+            if len(token.split()) != 1 or not token.isascii() or not token.isprintable():
+                raise GatewaySetupError(f"{service}: {path} must hold one printable token")
+            headers = (("Authorization", f"Bearer {token}"),)
+        providers[service] = ProviderSystem(backend.url, headers)
+    return providers
 
 
 def load_keys(directory: Path, member: MemberId) -> GatewayKeys:
@@ -295,9 +346,11 @@ def _toml(settings: GatewaySettings) -> str:
         f"configuration_interval = {settings.configuration_interval:g}",
         f"request_timeout = {settings.request_timeout:g}",
         "",
-        "# The provider systems behind this gateway: service → base URL",
+        "# The provider systems behind this gateway: service → base URL, or a table with",
+        "# the URL and a file holding the bearer token the system expects",
         "[services]",
         '# "JP/LG/131016/juki/resident-certificate/v1" = "http://127.0.0.1:9001"',
+        '# "JP/LG/131016/juki/household/v1" = { url = "http://…", token_file = "juki.token" }',
         "",
     ]
     return "\n".join(lines)

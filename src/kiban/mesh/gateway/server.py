@@ -33,6 +33,7 @@ from kiban.mesh.gateway.config import (
     ROOT_FILE,
     Gateway,
 )
+from kiban.mesh.gateway.consent import ConsentChecker
 from kiban.mesh.gateway.database import open_gateway_database
 from kiban.mesh.gateway.fetcher import ConfigurationHolder
 from kiban.mesh.gateway.log import LogWriter, MessageLog
@@ -137,14 +138,20 @@ async def run_gateway(gateway: Gateway, announce: Callable[[str], None] = print)
         logged = _logged_since(engine, time.time() - sent.window)
         sent.remember(logged["consumer"])
         received.remember(logged["provider"])
+        signer = Signer(gateway.keys.private_key, gateway.keys.serial)
+        tracker = TrackerForwarder(
+            engine, signer, gateway.member, settings.registry_url, registry_client
+        )
         runtime = GatewayRuntime(
             gateway=gateway,
             configuration=holder,
             writer=writer,
             mesh_client=mesh_client,
             backend_client=backend_client,
-            signer=Signer(gateway.keys.private_key, gateway.keys.serial),
+            signer=signer,
             metaservices=Metaservices(settings.registry_url, registry_client),
+            consents=ConsentChecker(settings.registry_url, registry_client, signer, gateway.member),
+            tracker=tracker,
             sent=sent,
             received=received,
         )
@@ -160,9 +167,6 @@ async def run_gateway(gateway: Gateway, announce: Callable[[str], None] = print)
         loop = asyncio.get_running_loop()
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(stop_signal, _stop, listeners)
-        tracker = TrackerForwarder(
-            engine, runtime.signer, gateway.member, settings.registry_url, registry_client
-        )
         background = [
             asyncio.create_task(holder.keep_fresh()),
             asyncio.create_task(tracker.keep_forwarding()),

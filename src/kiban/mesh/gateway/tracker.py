@@ -15,7 +15,6 @@ platform that cannot be reached only delays the records: they wait in the log.
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,17 +24,17 @@ from sqlalchemy import BigInteger, CheckConstraint, DateTime, Engine, Integer, s
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
+from kiban.core.identifiers import InvalidIdentifier, validate_addressee_number
 from kiban.core.logging import get_logger
 from kiban.mesh.gateway.database import GatewayBase
 from kiban.mesh.gateway.log_records import LogRecord, moment
+from kiban.mesh.gateway.platform import post_signed
 from kiban.mesh.gateway.protocol import Signer
-from kiban.mesh.identifiers import MemberId
+from kiban.mesh.identifiers import MemberClass, MemberId
+from kiban.mesh.tracker.protocol import PATH, TYPE
 
 log = get_logger(__name__)
 
-TYPE = "kiban-mesh-data-uses+jwt"
-MEDIA_TYPE = "application/jose"
-RECORDS_PATH = "/mesh/tracker/records"
 BATCH = 1000  # records per post, the most the platform takes
 INTERVAL = 5.0  # seconds between looks at the log when there is nothing to hand over
 SUBJECT_MAX = 64
@@ -53,13 +52,19 @@ class TrackerCursor(GatewayBase):
     __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
 
 
-def data_subject(value: str | None) -> str | None:
-    """The provider system's ``Kiban-Data-Subject``, when it is a usable identifier."""
+def data_subject(provider: MemberId, value: str | None) -> str | None:
+    """The provider system's ``Kiban-Data-Subject``, when it is a usable identifier: for a
+    local government the person's 宛名番号, which the resident's portal matches on."""
     if value is None:
         return None
     value = value.strip()
+    try:
+        if provider.member_class is MemberClass.LG:
+            return validate_addressee_number(value)
+    except InvalidIdentifier:
+        value = ""
     if not value or len(value) > SUBJECT_MAX or not value.isascii() or not value.isprintable():
-        log.warning("mesh.tracker.bad_subject", length=len(value))
+        log.warning("mesh.tracker.bad_subject", provider=str(provider), length=len(value))
         return None
     return value
 
@@ -84,9 +89,10 @@ class TrackerForwarder:
         self.engine = engine
         self.signer = signer
         self.member = member
-        self.url = platform_url.rstrip("/") + RECORDS_PATH
+        self.url = platform_url.rstrip("/") + PATH
         self.client = client
         self.last_error: str | None = None
+        self.set_aside = 0  # records the platform refused for what they hold
 
     def pending(self) -> Batch | None:
         """The next records to hand over, oldest first, or None when all are."""
@@ -149,14 +155,25 @@ class TrackerForwarder:
         batch = await asyncio.to_thread(self.pending)
         if batch is None:
             return 0
-        token = self.signer.sign(
-            TYPE,
-            {"provider": str(self.member), "issued_at": int(time.time()), "records": batch.records},
-        )
         try:
-            response = await self.client.post(
-                self.url, content=token, headers={"Content-Type": MEDIA_TYPE}
-            )
+            response = await self._post(batch.records)
+            if _refused_for_content(response):
+                # One bad record must not hold back every record after it: hand them over
+                # one by one, and set aside what the platform will not take.
+                for record in batch.records:
+                    if _refused_for_content(single := await self._post([record])):
+                        self.set_aside += 1
+                        log.error(
+                            "mesh.tracker.record_refused",
+                            message_id=record["message_id"],
+                            status=single.status_code,
+                            detail=single.text[:200],
+                        )
+                    elif single.status_code != 200:
+                        response = single
+                        break
+                else:
+                    response = httpx2.Response(200)
         except httpx2.HTTPError as error:
             self.last_error = f"{self.url}: {type(error).__name__}"
             return 0
@@ -168,8 +185,19 @@ class TrackerForwarder:
         self.last_error = None
         return len(batch.records)
 
+    async def _post(self, records: list[dict[str, Any]]) -> httpx2.Response:
+        return await post_signed(
+            self.client, self.url, self.signer, TYPE, self.member, {"records": records}
+        )
+
     async def keep_forwarding(self) -> None:
         """Hand records over as they come, until cancelled."""
         while True:
             if await self.forward() < BATCH:
                 await asyncio.sleep(INTERVAL)
+
+
+def _refused_for_content(response: httpx2.Response) -> bool:
+    """The platform refuses what the records hold (not who sent them, nor when): sending
+    them again as they are would be refused again."""
+    return response.status_code in (400, 403, 409, 413)
