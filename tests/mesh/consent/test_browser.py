@@ -76,6 +76,8 @@ def test_a_resident_grants_a_consent_on_a_phone_and_withdraws_it(page: Page) -> 
     wallet = opened.value
     wallet.get_by_label("山田 花子", exact=False).check()
     wallet.get_by_label("暗証番号", exact=False).fill(DEMO_PIN)
+    # (The wallet's tab stays open: closing it while its approval is still being sent can
+    # hang Chromium.)
     wallet.get_by_role("button", name="承認する").click()
     page.get_by_role("button", name="続ける").click()
 
